@@ -1,0 +1,115 @@
+"""The `tenths` command. Parses arguments, calls assistant.commands.*, turns errors into one sentence.
+
+Exit codes (CONTRACT.md): 0 done; 1 the validator refused something; 2 bad usage or an unusable firm folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, RefusedError, TenthsError
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _month(value: str) -> str:
+    try:
+        dt.datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a month in YYYY-MM form") from None
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tenths", description="Find unbilled time, flag what clients reject, export LEDES.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("demo", help="write a synthetic firm folder")
+    s.add_argument("out", type=Path)
+    s.add_argument("--attorneys", type=int, default=5)
+    s.add_argument("--month", type=_month, default="2026-10")
+    s.add_argument("--seed", type=int, default=7)
+
+    s = sub.add_parser("analyze", help="ingest, match, reconstruct and find gaps for a period")
+    s.add_argument("firm", type=Path)
+    s.add_argument("--from", dest="date_from", type=_date, required=True)
+    s.add_argument("--to", dest="date_to", type=_date, required=True)
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    s = sub.add_parser("sweep", help="end-of-day prompts for evidence with no entry")
+    s.add_argument("firm", type=Path)
+    s.add_argument("--date", type=_date, required=True)
+    s.add_argument("--out", type=Path, required=True)
+
+    s = sub.add_parser("code", help="fill UTBMS task and activity codes")
+    s.add_argument("firm", type=Path)
+    s.add_argument("--entries", type=Path, required=True)
+    s.add_argument("--out", type=Path, required=True)
+
+    s = sub.add_parser("check", help="flag entries clients would reject")
+    s.add_argument("firm", type=Path)
+    s.add_argument("--entries", type=Path, required=True)
+    s.add_argument("--expenses", type=Path)
+    s.add_argument("--out", type=Path, required=True)
+
+    s = sub.add_parser("ledes", help="write a LEDES invoice for one matter")
+    s.add_argument("firm", type=Path)
+    s.add_argument("--entries", type=Path, required=True)
+    s.add_argument("--expenses", type=Path)
+    s.add_argument("--matter", required=True)
+    s.add_argument("--invoice-number", required=True)
+    s.add_argument("--invoice-date", type=_date, required=True)
+    s.add_argument("--from", dest="date_from", type=_date, required=True)
+    s.add_argument("--to", dest="date_to", type=_date, required=True)
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--format", default="1998B", choices=["1998B"])
+
+    s = sub.add_parser("letter", help="draft an invoice cover letter or a client status report")
+    s.add_argument("kind", choices=["cover", "status"])
+    s.add_argument("firm", type=Path)
+    s.add_argument("--matter", required=True)
+    s.add_argument("--entries", type=Path)
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--invoice-number", default=None)
+    s.add_argument("--invoice-date", type=_date, default=None)
+    s.add_argument("--from", dest="date_from", type=_date, default=None)
+    s.add_argument("--to", dest="date_to", type=_date, default=None)
+
+    s = sub.add_parser("eval", help="run the evaluations and print their metrics as JSON")
+    s.add_argument("--dataset", default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    module = importlib.import_module(f"assistant.commands.{ns.command}")
+    try:
+        return int(module.run(ns) or 0)
+    except ConfigError as e:
+        print(f"tenths {ns.command}: {e}", file=sys.stderr)
+        return 2
+    except RefusedError as e:
+        print(f"tenths {ns.command}: {e}", file=sys.stderr)
+        for reason in e.reasons:
+            print(f"  - {reason}", file=sys.stderr)
+        return 1
+    except TenthsError as e:
+        print(f"tenths {ns.command}: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Bytes in, models out: one module per source. No function here opens a file."""

@@ -1,0 +1,77 @@
+"""CSV reading shared by every CSV source: UTF-8 (BOM accepted), header row, physical line numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..errors import IngestError
+
+MAX_FIELD = 1_000_000
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    """Physical line number where the row starts (the header is line 1)."""
+    values: dict[str, str]
+
+
+def decode_utf8(data: bytes, path: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise IngestError(f"{path} is a binary file, not text", source=path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise IngestError(
+            f"{path} is not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); save it as UTF-8",
+            source=path,
+        ) from None
+
+
+def read_rows(data: bytes, path: str, required: list[str]) -> tuple[list[str], Iterator[Row]]:
+    """Return the header and an iterator of rows; raise IngestError when the file is unusable as a whole."""
+    text = decode_utf8(data, path)
+    if not text.strip():
+        raise IngestError(f"{path} is empty (no header row)", source=path)
+    csv.field_size_limit(MAX_FIELD)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lstrip("\ufeff").lower() for h in next(reader)]
+    except csv.Error as e:
+        raise IngestError(f"{path}: header row unreadable ({e})", source=path) from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise IngestError(
+            f"{path}: header lacks required column(s) {', '.join(missing)}"
+            f" (found {', '.join(h for h in header if h) or 'nothing'})",
+            source=path,
+        )
+    return header, _rows(reader, header, path)
+
+
+def _rows(reader, header: list[str], path: str) -> Iterator[Row]:
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            # A broken quote swallows the rest of the file: report it where it starts.
+            yield Row(start, {"__error__": f"malformed CSV ({e})"})
+            return
+        if not any(c.strip() for c in cells):
+            continue  # blank lines are not records
+        if len(cells) < len(header):
+            cells = cells + [""] * (len(header) - len(cells))
+        values = {h: c.strip() for h, c in zip(header, cells) if h}
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            values["__error__"] = f"{len(cells)} fields where the header has {len(header)}"
+        yield Row(start, values)
+
+
+def split_list(cell: str) -> list[str]:
+    return [p.strip() for p in (cell or "").split(";") if p.strip()]
