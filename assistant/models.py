@@ -347,3 +347,11 @@ class CodeSuggestion(Model):
     activity_code: str = ""
     confidence: float = 0.0
     needs_review: bool = True
+
+
+def make_activity_id(source_ref: str, timekeeper_id: str) -> str:
+    """Stable across runs, so review decisions keyed on it survive a re-analysis."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"{source_ref}|{timekeeper_id}".encode(), digest_size=6).hexdigest()
+    return f"A{digest}"
