@@ -60,9 +60,12 @@ def _rows(reader, header: list[str], path: str) -> Iterator[Row]:
         except StopIteration:
             return
         except csv.Error as e:
-            # A broken quote swallows the rest of the file: report it where it starts.
+            # Report it where it starts; the reader resumes on the next line (e.g. after an
+            # oversized field), so later rows are still read, unless it cannot move on.
             yield Row(start, {"__error__": f"malformed CSV ({e})"})
-            return
+            if reader.line_num < start:
+                return
+            continue
         if not any(c.strip() for c in cells):
             continue  # blank lines are not records
         if len(cells) < len(header):
