@@ -1,0 +1,96 @@
+"""Write an Analysis as the contract's output folder (CONTRACT.md `tenths analyze`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from .models import Activity, FirmData
+from .pipeline import Analysis
+
+ACTIVITY_COLUMNS = ["activity_id", "source", "source_ref", "timekeeper_id", "start", "end", "minutes", "matter_id",
+                    "match_confidence", "match_reason", "title", "kind", "candidates"]
+GAP_COLUMNS = ["timekeeper_id", "date", "matter_id", "activity_ids", "minutes", "hours", "amount"]
+DRAFT_COLUMNS = ["draft_id", "date", "timekeeper_id", "matter_id", "hours", "narrative", "task_code",
+                 "activity_code", "evidence", "confidence"]
+CONFIRM_COLUMNS = ["activity_id", "source", "source_ref", "timekeeper_id", "date", "title", "reason", "candidates"]
+REJECTED_COLUMNS = ["source", "source_ref", "status", "reason"]
+
+
+def write_outputs(analysis: Analysis, out_dir: Path | str) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    firm = analysis.firm
+    written = [
+        write_csv(out / "activities.csv", ACTIVITY_COLUMNS, (activity_row(a, firm) for a in analysis.activities)),
+        write_csv(out / "gaps.csv", GAP_COLUMNS, (
+            [g.timekeeper_id, g.date.isoformat(), g.matter_id, ";".join(g.activity_ids), g.minutes, hours(g.hours),
+             money(g.amount)] for g in analysis.gaps)),
+        write_csv(out / "drafts.csv", DRAFT_COLUMNS, (
+            [d.draft_id, d.date.isoformat(), d.timekeeper_id, d.matter_id, hours(d.hours), d.narrative, d.task_code,
+             d.activity_code, ";".join(d.evidence), f"{d.confidence:.2f}"] for d in analysis.drafts)),
+        write_csv(out / "confirm_matter.csv", CONFIRM_COLUMNS, (
+            [c.activity_id, c.source, c.source_ref, c.timekeeper_id, c.date.isoformat(), c.title, c.reason,
+             ";".join(c.candidates)] for c in analysis.confirm)),
+        write_csv(out / "rejected.csv", REJECTED_COLUMNS, (
+            [r.source, r.source_ref, r.status, r.reason] for r in analysis.rejections)),
+        write_text(out / "summary.json", json.dumps(analysis.summary, indent=2, sort_keys=False, default=str) + "\n"),
+    ]
+    return written
+
+
+def activity_row(a: Activity, firm: FirmData) -> list:
+    tz = firm.tz_for(a.timekeeper_id)
+    return [a.activity_id, a.source, a.source_ref, a.timekeeper_id, a.start.astimezone(tz).isoformat(),
+            a.end.astimezone(tz).isoformat(), a.minutes, a.matter_id or "", f"{a.match_confidence:.2f}",
+            a.match_reason, a.title, a.kind, ";".join(a.candidates)]
+
+
+def hours(value: Decimal) -> str:
+    return f"{value:.1f}" if value == value.quantize(Decimal("0.1")) else f"{value:.2f}"
+
+
+def money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
+def write_csv(path: Path, columns: list[str], rows) -> Path:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows(rows)
+    return write_text(path, buf.getvalue())
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Atomic: a reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
