@@ -1,0 +1,339 @@
+"""Calendar exports (.ics) → meeting activities; one record per event instance.
+
+Rules (docs/formats.md repeats them):
+- Owner: the timekeeper whose `timekeeper_id` or email is the file's stem, else the timekeeper who
+  is ORGANIZER of the file's events (the most frequent one). A file with no owner is rejected whole.
+- Times: TZID and UTC as written; floating times, and TZIDs no one knows, are in the owner's zone.
+- A record is one instance (after RRULE, RDATE, EXDATE and RECURRENCE-ID) whose start, in the
+  owner's zone, falls on a day of the period; `source_ref` = `path#UID@START`, START being where the
+  instance actually starts, in ISO 8601 with the owner's offset.
+- Ignored: cancelled, declined by the owner, all-day, zero-length, and internal meetings (it has
+  attendees and every one of them is a firm person). An event with no attendees is a solo work
+  block, not an internal meeting.
+- Rejected: an event that ends before it starts; a series whose times cannot be read
+  (`path#UID`); a file that is not iCalendar at all (`path`).
+- A timed event running past midnight is one record and one activity per local day of the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+
+from ..errors import IngestError
+from ..models import Activity, FirmData, Period, Rejection, SourceResult, Timekeeper, make_activity_id
+from . import normalize
+
+__all__ = ["parse_ics"]
+
+SOURCE = "calendar"
+EXCERPT_CHARS = 300
+_TIME_PROPERTIES = {"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}
+_BACKWARDS = "X-TENTHS-END-BEFORE-START"
+"""Marks a component whose end precedes its start; recurring_ical_events silently swaps the two."""
+_NOT_PEOPLE = {"ROOM", "RESOURCE"}
+_UTC = dt.timezone.utc
+
+
+def parse_ics(data: bytes, path: str, firm: FirmData, period: Period) -> SourceResult:
+    """Parse one calendar file. Never raises: a bad file is one rejection named by its path."""
+    try:
+        calendars = _read_calendars(data, path)
+        events = [ev for cal in calendars for ev in cal.walk("VEVENT")]
+        owner = _owner(path, events, firm)
+        if owner is None:
+            raise IngestError(
+                f"{path}: no owner — the file name is not a timekeeper id or email, and no event's"
+                " ORGANIZER is a timekeeper",
+                source=path,
+            )
+        ctx = _Context(firm, owner, period, path)
+        result = SourceResult()
+        for uid, components in _series(events):
+            _expand_series(uid, components, ctx, result)
+        return result
+    except IngestError as e:
+        return _whole_file(path, str(e))
+    except Exception as e:  # noqa: BLE001 - untrusted input must never stop the run
+        return _whole_file(path, f"{path}: calendar could not be read ({type(e).__name__}: {e})")
+
+
+# --------------------------------------------------------------------------- file level
+
+
+def _whole_file(path: str, reason: str) -> SourceResult:
+    return SourceResult(rejections=[Rejection(source=SOURCE, source_ref=path, status="rejected", reason=reason)])
+
+
+def _decode(data: bytes, path: str) -> str:
+    if not data.strip():
+        raise IngestError(f"{path} is empty", source=path)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise IngestError(f"{path} claims UTF-16 but is not", source=path) from None
+    if b"\x00" in data[:8192]:
+        raise IngestError(f"{path} is a binary file, not an iCalendar file", source=path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # RFC 5545 says UTF-8; old Windows exporters write cp1252. Text fields may lose a character.
+        return data.decode("cp1252", errors="replace")
+
+
+def _read_calendars(data: bytes, path: str) -> list[icalendar.Component]:
+    text = _decode(data, path)
+    if "BEGIN:VCALENDAR" not in text[:65536].upper():
+        raise IngestError(f"{path} is not an iCalendar file (no BEGIN:VCALENDAR)", source=path)
+    try:
+        components = icalendar.Calendar.from_ical(text, multiple=True)
+    except ValueError as e:
+        raise IngestError(f"{path} is not a readable iCalendar file ({_short(e)})", source=path) from None
+    calendars = [c for c in components if c.name == "VCALENDAR"]
+    if not calendars:
+        raise IngestError(f"{path} is not a readable iCalendar file (no complete VCALENDAR)", source=path)
+    return calendars
+
+
+def _owner(path: str, events: list[icalendar.Component], firm: FirmData) -> Timekeeper | None:
+    name = os.path.basename(path)
+    stem = (name[:-4] if name.lower().endswith(".ics") else name).strip().lower()
+    for tk in firm.timekeepers:
+        if stem in {tk.timekeeper_id.lower(), normalize.email(tk.email), *map(normalize.email, tk.aliases)}:
+            return tk
+    by_address = _timekeepers_by_address(firm)
+    organizers: Counter[str] = Counter()
+    for ev in events:
+        for address, _ in _addresses(ev.get("ORGANIZER")):
+            if address in by_address:
+                organizers[by_address[address].timekeeper_id] += 1
+    if not organizers:
+        return None
+    return firm.timekeeper(organizers.most_common(1)[0][0])
+
+
+def _timekeepers_by_address(firm: FirmData) -> dict[str, Timekeeper]:
+    found: dict[str, Timekeeper] = {}
+    for tk in firm.timekeepers:
+        for address in (tk.email, *tk.aliases):
+            if address:
+                found.setdefault(normalize.email(address), tk)
+    return found
+
+
+def _series(events: list[icalendar.Component]) -> list[tuple[str, list[icalendar.Component]]]:
+    """Group events by UID (a series and its overrides); an event without UID is its own series."""
+    groups: dict[str, list[icalendar.Component]] = {}
+    for index, ev in enumerate(events):
+        uid = str(ev.get("UID", "")).strip()
+        if not uid:
+            uid = f"no-uid-{index}"
+            ev["UID"] = uid
+        groups.setdefault(uid, []).append(ev)
+    return list(groups.items())
+
+
+# --------------------------------------------------------------------------- series and instances
+
+
+class _Context:
+    def __init__(self, firm: FirmData, owner: Timekeeper, period: Period, path: str):
+        self.firm, self.owner, self.period, self.path = firm, owner, period, path
+        self.tz = firm.tz_for(owner.timekeeper_id)
+        self.owner_addresses = {normalize.email(a) for a in (owner.email, *owner.aliases) if a}
+        self.firm_addresses = set(_timekeepers_by_address(firm))
+        self.firm_domains = firm.firm_domains
+        self.window = (
+            dt.datetime.combine(period.start - dt.timedelta(days=1), dt.time(), self.tz),
+            dt.datetime.combine(period.end + dt.timedelta(days=2), dt.time(), self.tz),
+        )
+        self.seen: set[str] = set()
+
+    def local(self, value: dt.date | dt.datetime) -> dt.datetime:
+        """A DTSTART/DTEND value as an aware datetime in the owner's zone (dates: local midnight)."""
+        if not isinstance(value, dt.datetime):
+            return dt.datetime.combine(value, dt.time(), self.tz)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=self.tz)
+        return value.astimezone(self.tz)
+
+    def is_firm(self, address: str) -> bool:
+        return address in self.firm_addresses or normalize.domain(address) in self.firm_domains
+
+
+def _expand_series(uid: str, components: list[icalendar.Component], ctx: _Context, out: SourceResult) -> None:
+    problem = _time_problem(components)
+    if problem is None:
+        try:
+            for comp in components:
+                if _ends_before_start(comp, ctx):
+                    comp[_BACKWARDS] = "1"
+            calendar = icalendar.Calendar()
+            for comp in components:
+                calendar.add_component(comp)
+            instances = recurring_ical_events.of(calendar).between(*ctx.window)
+        except Exception as e:  # noqa: BLE001 - a broken series is one rejected record
+            problem = f"its recurrence cannot be expanded ({type(e).__name__}: {_short(e)})"
+    if problem is not None:
+        if _outside_period(components, ctx):
+            return  # cannot have an instance in the period: not a record of this analysis
+        ref = f"{ctx.path}#{uid}"
+        if ref not in ctx.seen:
+            ctx.seen.add(ref)
+            out.rejections.append(Rejection(source=SOURCE, source_ref=ref, status="rejected",
+                                            reason=f"event {uid!r}: {problem}"))
+        return
+    for instance in sorted(instances, key=lambda c: ctx.local(c["DTSTART"].dt)):
+        _instance(uid, instance, ctx, out)
+
+
+def _time_problem(components: list[icalendar.Component]) -> str | None:
+    for comp in components:
+        for name, message in getattr(comp, "errors", []):
+            if str(name).upper() in _TIME_PROPERTIES:
+                return f"{name} cannot be read ({_short(message)})"
+        if comp.get("DTSTART") is None:
+            return "it has no DTSTART"
+        end, duration = comp.get("DTEND"), comp.get("DURATION")
+        if end is not None and not isinstance(_value(end), dt.date):
+            return "DTEND cannot be read"
+        if duration is not None and not isinstance(_value(duration), dt.timedelta):
+            return "DURATION cannot be read"
+    return None
+
+
+def _ends_before_start(comp: icalendar.Component, ctx: _Context) -> bool:
+    start = comp["DTSTART"].dt
+    if comp.get("DTEND") is not None:
+        end = comp["DTEND"].dt
+    elif comp.get("DURATION") is not None:
+        return comp["DURATION"].dt < dt.timedelta(0)
+    else:
+        return False
+    return ctx.local(end).astimezone(_UTC) < ctx.local(start).astimezone(_UTC)
+
+
+def _outside_period(components: list[icalendar.Component], ctx: _Context) -> bool:
+    """True when a series can have no instance starting in the period (judged by DTSTART alone)."""
+    starts = []
+    for comp in components:
+        value = _value(comp.get("DTSTART"))
+        if not isinstance(value, dt.date):
+            return False
+        starts.append(ctx.local(value).date())
+    if min(starts) > ctx.period.end:
+        return True
+    recurring = any("RRULE" in comp or "RDATE" in comp for comp in components)
+    return not recurring and not any(ctx.period.contains(day) for day in starts)
+
+
+def _instance(uid: str, ev: icalendar.Component, ctx: _Context, out: SourceResult) -> None:
+    raw_start, raw_end = ev["DTSTART"].dt, ev["DTEND"].dt
+    backwards = _BACKWARDS in ev
+    if backwards:
+        raw_start, raw_end = raw_end, raw_start  # undo the library's swap: report what was written
+    start, end = ctx.local(raw_start), ctx.local(raw_end)
+    if not ctx.period.contains(start.date()):
+        return
+    ref = f"{ctx.path}#{uid}@{start.isoformat()}"
+    if ref in ctx.seen:
+        return  # the same instance written twice in one file is one record
+    ctx.seen.add(ref)
+    title = str(ev.get("SUMMARY", "")).strip()
+
+    def leave(status: str, reason: str) -> None:
+        label = f"event {title!r}" if title else f"event {uid!r}"
+        out.rejections.append(Rejection(source=SOURCE, source_ref=ref, status=status, reason=f"{label}: {reason}"))
+
+    if backwards:
+        return leave("rejected", f"ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+    if str(ev.get("STATUS", "")).strip().upper() == "CANCELLED":
+        return leave("ignored", "cancelled")
+    attendees = _addresses(ev.get("ATTENDEE"))
+    if any(a in ctx.owner_addresses and p.get("PARTSTAT", "").upper() == "DECLINED" for a, p in attendees):
+        return leave("ignored", f"declined by {ctx.owner.timekeeper_id}")
+    all_day_flag = str(ev.get("X-MICROSOFT-CDO-ALLDAYEVENT", "")).strip().upper() == "TRUE"
+    if not isinstance(raw_start, dt.datetime) or all_day_flag:
+        return leave("ignored", "all-day event")
+    if end.astimezone(_UTC) <= start.astimezone(_UTC):
+        return leave("ignored", "the event has no duration")
+    people = [(a, p) for a, p in attendees + _addresses(ev.get("ORGANIZER"))
+              if p.get("CUTYPE", "").upper() not in _NOT_PEOPLE and a not in ctx.owner_addresses]
+    if people and all(ctx.is_firm(a) for a, _ in people):
+        return leave("ignored", "internal meeting (every attendee is at the firm)")
+
+    counterparties: list[str] = []
+    names: list[str] = []
+    for address, params in people:
+        if ctx.is_firm(address) or "@" not in address or address in counterparties:
+            continue
+        counterparties.append(address)
+        cn = str(params.get("CN", "")).strip().strip('"')
+        if cn and cn not in names:
+            names.append(cn)
+    excerpt = str(ev.get("DESCRIPTION", "")).strip()[:EXCERPT_CHARS]
+    location = str(ev.get("LOCATION", "")).strip()
+    tk_id = ctx.owner.timekeeper_id
+    for n, (piece_start, piece_end) in enumerate(_day_pieces(start, end, ctx)):
+        out.activities.append(Activity(
+            activity_id=make_activity_id(ref if n == 0 else f"{ref}|{piece_start.date().isoformat()}", tk_id),
+            source=SOURCE, source_ref=ref, timekeeper_id=tk_id, kind="meeting",
+            start=piece_start, end=piece_end, minutes=_minutes(piece_start, piece_end),
+            title=title, counterparties=counterparties, participant_names=names,
+            excerpt=excerpt, location=location,
+        ))
+    out.activity_records += 1
+
+
+def _day_pieces(start: dt.datetime, end: dt.datetime, ctx: _Context) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Cut [start, end) at local midnights; keep the pieces on days of the period. Arithmetic in UTC."""
+    pieces = []
+    cursor, stop = start.astimezone(_UTC), end.astimezone(_UTC)
+    while cursor < stop:
+        day = cursor.astimezone(ctx.tz).date()
+        if day > ctx.period.end:
+            break
+        midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), ctx.tz).astimezone(_UTC)
+        piece_end = min(stop, midnight)
+        if ctx.period.contains(day):
+            pieces.append((cursor.astimezone(ctx.tz), piece_end.astimezone(ctx.tz)))
+        cursor = piece_end
+    return pieces
+
+
+def _minutes(start: dt.datetime, end: dt.datetime) -> int:
+    return math.ceil((end.astimezone(_UTC) - start.astimezone(_UTC)).total_seconds() / 60)
+
+
+def _addresses(value) -> list[tuple[str, dict[str, str]]]:
+    """ATTENDEE/ORGANIZER values as (normalised email, parameters)."""
+    if value is None:
+        return []
+    found = []
+    for item in value if isinstance(value, list) else [value]:
+        address = str(item).strip()
+        if address.lower().startswith("mailto:"):
+            address = address[7:]
+        params = {str(k).upper(): str(v) for k, v in getattr(item, "params", {}).items()}
+        found.append((normalize.email(address), params))
+    return found
+
+
+def _value(prop):
+    """A property's Python value, or None when it is missing or broken (vBroken raises on .dt)."""
+    try:
+        return prop.dt
+    except Exception:  # noqa: BLE001 - icalendar raises its own error types for broken values
+        return None
+
+
+def _short(error: object, limit: int = 160) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
