@@ -59,3 +59,36 @@ def review_db(tmp_path, monkeypatch):
     monkeypatch.setenv("TENTHS_DB", url)
     return url
 # ---------------------------------------------------------------- helper H (end)
+
+
+# ---------------------------------------------------------------- engines (helper G) — begin
+# No test may reach a model server off this machine: TENTHS_ALLOW_MODEL_REQUESTS=loopback makes the
+# OpenAI engine refuse any base URL (and any request) that is not on 127.0.0.0/8 or ::1, and the
+# developer's own model settings are removed so every test starts on the offline engine.
+import os as _os
+
+import pytest as _pytest
+
+_os.environ["TENTHS_ALLOW_MODEL_REQUESTS"] = "loopback"
+_MODEL_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "TENTHS_ENGINE",
+              "TENTHS_MODEL", "TENTHS_LOCAL_MODEL", "TENTHS_LLM_MODE", "TENTHS_LLM_TIMEOUT", "TENTHS_LLM_BATCH")
+
+
+@_pytest.fixture(autouse=True)
+def _no_remote_models(monkeypatch):
+    monkeypatch.setenv("TENTHS_ALLOW_MODEL_REQUESTS", "loopback")
+    for name in _MODEL_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@_pytest.fixture
+def llm_server():
+    """A scripted OpenAI-compatible server on 127.0.0.1 (see tests/llm_server.py)."""
+    from llm_server import LLMServer
+
+    server = LLMServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+# ---------------------------------------------------------------- engines (helper G) — end

@@ -1,0 +1,190 @@
+"""The gate: every model answer is checked before anything uses it; a refused one is replaced.
+
+Two layers, both deterministic:
+1. The engine's own invariants — a suggestion may not change the draft's timekeeper, date, matter
+   or evidence, may not raise hours above the offline draft (the uncovered evidence, rounded up),
+   may only use codes of the matter's code set, and may not claim work (a deposition, a hearing, …)
+   or an approval that the evidence does not show.
+2. The validator (`assistant.validate.check_drafts`, and `check_narrative_claims` where it exists):
+   an error flag that the offline draft does not also have refuses the suggestion.
+
+A refused suggestion is logged with its reason and the offline result stands, with a note.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from decimal import Decimal
+
+from ..models import Activity, CodeSuggestion, Draft, FirmData, Flag, TimeEntry
+
+log = logging.getLogger("tenths.engines.gate")
+
+# Work a narrative may only claim when the evidence (titles, excerpts, the offline narrative) names it.
+CLAIM_TERMS: dict[str, tuple[str, ...]] = {
+    "deposition": ("deposition", "depose", "deposed", "depo"),
+    "hearing": ("hearing",),
+    "trial": ("trial",),
+    "court appearance": ("court appearance", "appear in court", "appearance before", "appeared before",
+                         "oral argument"),
+    "mediation": ("mediation", "mediator", "mediate"),
+    "arbitration": ("arbitration", "arbitrator", "arbitral"),
+    "filing": ("file with the court", "filed with the court", "e-file", "efile", "filed the", "file the"),
+    "travel": ("travel",),
+    "site visit": ("site visit", "inspection"),
+}
+# Words no suggestion may carry, whatever the evidence says: they are claims about the bill, not work.
+FORBIDDEN = re.compile(
+    r"\b(pre-?approved|approved|approval|ignore (all|previous|the above)|no review needed|"
+    r"do not review|bill in full|write[- ]?off|system prompt)\b",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> str:
+    return " " + re.sub(r"[^a-z0-9]+", " ", (text or "").casefold()) + " "
+
+
+def unsupported_claims(narrative: str, evidence_text: str) -> list[str]:
+    """Claims of work in `narrative` that nothing in `evidence_text` names."""
+    said, known = _words(narrative), _words(evidence_text)
+    out = []
+    for claim, terms in CLAIM_TERMS.items():
+        for t in terms:
+            w = _words(t)
+            if w in said and not any(_words(x) in known for x in terms):
+                out.append(f"the narrative claims a {claim} that the evidence does not show")
+                break
+    if FORBIDDEN.search(narrative or ""):
+        out.append(f"the narrative contains {FORBIDDEN.search(narrative).group(0)!r}, a claim about the bill")
+    return out
+
+
+def evidence_text(activities: list[Activity], *extra: str) -> str:
+    parts = list(extra)
+    for a in activities:
+        parts += [a.title, a.excerpt, a.location, " ".join(a.participant_names), a.kind]
+    return "\n".join(p for p in parts if p)
+
+
+def code_problems(task_code: str, activity_code: str, code_set: str) -> list[str]:
+    problems = []
+    try:
+        from ..codes import load_codesets
+        sets = load_codesets()
+    except Exception:  # codes module unavailable: no code may pass unchecked
+        sets = None
+    for code, kind in ((task_code, "task"), (activity_code, "activity")):
+        if not code:
+            continue
+        if sets is None or not sets.is_valid(code_set, code, kind):
+            problems.append(f"{kind} code {code} is not in the {code_set} code set")
+    return problems
+
+
+def max_hours(minutes: int, increment: int) -> Decimal:
+    inc = max(1, increment)
+    return (Decimal(math.ceil(minutes / inc) * inc) / Decimal(60)).quantize(Decimal("0.01"))
+
+
+# --------------------------------------------------------------------------- narrate
+
+
+def check_draft(candidate: Draft, offline: Draft, activities: list[Activity], firm: FirmData) -> list[str]:
+    """Reasons to refuse `candidate` (the model's version of `offline`); [] = accepted."""
+    reasons: list[str] = []
+    for field in ("draft_id", "date", "timekeeper_id", "matter_id"):
+        if getattr(candidate, field) != getattr(offline, field):
+            reasons.append(f"{field} changed from {getattr(offline, field)} to {getattr(candidate, field)}")
+    if set(candidate.evidence) != set(offline.evidence):
+        reasons.append("evidence changed")
+    if candidate.hours <= 0:
+        reasons.append(f"hours {candidate.hours} is not positive")
+    if candidate.hours > offline.hours:
+        reasons.append(f"hours {candidate.hours} exceed the {offline.hours} the evidence supports")
+    ev_minutes = sum(a.minutes for a in activities)
+    if activities and candidate.hours > max_hours(ev_minutes, firm.firm.increment_minutes):
+        reasons.append(f"hours {candidate.hours} exceed {ev_minutes} minutes of evidence")
+    if not candidate.narrative.strip():
+        reasons.append("empty narrative")
+    matter = firm.matter(candidate.matter_id)
+    code_set = matter.code_set if matter else "none"
+    reasons += code_problems(candidate.task_code, candidate.activity_code, code_set)
+    reasons += unsupported_claims(candidate.narrative, evidence_text(activities, offline.narrative))
+    reasons += _validator_reasons(candidate, offline, activities, firm)
+    return reasons
+
+
+def _error_rules(flags: list[Flag]) -> dict[str, str]:
+    return {f.rule: f.message for f in flags if f.severity == "error"}
+
+
+def _validator_reasons(candidate: Draft, offline: Draft, activities: list[Activity], firm: FirmData) -> list[str]:
+    try:
+        from .. import validate
+    except ImportError:
+        return []
+    by_id = {a.activity_id: a for a in activities}
+    reasons = []
+    check = getattr(validate, "check_drafts", None)
+    if check is not None:
+        ours = check([candidate], firm, by_id).get(candidate.draft_id, [])
+        theirs = check([offline], firm, by_id).get(offline.draft_id, [])
+        known = _error_rules(theirs)
+        reasons += [f"{rule}: {msg}" for rule, msg in _error_rules(ours).items() if rule not in known]
+    claims = getattr(validate, "check_narrative_claims", None)
+    if claims is not None:
+        try:
+            flags = claims(candidate.narrative, activities)
+        except TypeError:  # a different signature than assumed: our own claim check above stands
+            flags = []
+        reasons += [f"{f.rule}: {f.message}" for f in flags or [] if getattr(f, "severity", "error") == "error"]
+    return reasons
+
+
+def gate_draft(candidate: Draft, offline: Draft, activities: list[Activity], firm: FirmData,
+               *, engine: str) -> tuple[Draft, list[str]]:
+    """The candidate if it passes, else the offline draft with a note; and the refusal reasons."""
+    reasons = check_draft(candidate, offline, activities, firm)
+    if not reasons:
+        return candidate, []
+    log.warning("refused %s narrative for draft %s: %s", engine, offline.draft_id, "; ".join(reasons))
+    note = f"{engine} suggestion refused by the gate ({'; '.join(reasons)}); offline narrative used"
+    return offline.model_copy(update={"notes": _join(offline.notes, note)}), reasons
+
+
+def _join(*notes: str) -> str:
+    return " | ".join(n for n in notes if n)
+
+
+# --------------------------------------------------------------------------- rewrite / code
+
+
+def check_rewrite(new: str, entry: TimeEntry, activities: list[Activity], firm: FirmData | None) -> list[str]:
+    reasons: list[str] = []
+    if not new.strip():
+        reasons.append("empty narrative")
+    if len(new) > 1000:
+        reasons.append("narrative longer than 1000 characters")
+    reasons += unsupported_claims(new, evidence_text(activities, entry.narrative))
+    if firm is not None:
+        try:
+            from .. import validate
+        except ImportError:
+            validate = None
+        check = getattr(validate, "check_entries", None)
+        if check is not None:
+            before = _error_rules(check([entry], firm).get(entry.entry_id, []))
+            after_entry = entry.model_copy(update={"narrative": new})
+            after = _error_rules(check([after_entry], firm).get(entry.entry_id, []))
+            reasons += [f"{rule}: {msg}" for rule, msg in after.items() if rule not in before]
+    return reasons
+
+
+def check_code(s: CodeSuggestion, code_set: str) -> list[str]:
+    reasons = code_problems(s.task_code, s.activity_code, code_set)
+    if code_set == "none" and s.task_code:
+        reasons.append("a matter without a code set takes no task code")
+    return reasons
