@@ -113,7 +113,7 @@ class LLMServer:
                     return
                 with server._lock:
                     server.requests.append(body)
-                    server.headers.append(dict(self.headers))
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     answer = server.queue.popleft() if server.queue else server.default
                 if callable(answer) and not isinstance(answer, (Status, Hang, Raw)):
                     answer = answer(body)
@@ -145,7 +145,7 @@ class LLMServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="llm-test-server", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="llm-test-server", daemon=True)
         self._thread.start()
         return self
 
