@@ -100,6 +100,7 @@ strategize monitor calculate inspect visit mediate telephone call email e-mail u
 collect read follow continue complete finish work assist supervise instruct train present testify
 speak talk consult exchange leave file e-file efile index copy photocopy scan print upload download
 calendar docket mark annotate cite-check check verify plan brief memorialize transmit notify contact
+sign execute report notarize
 reply begin handle address receive deliver fax mail research tour correct amend incorporate
 """.split()
 VERB_FORMS: set[str] = set().union(*(_forms(v) for v in _TASK_VERBS))
@@ -155,7 +156,9 @@ GENERIC_NOUNS = {
     "authority", "authorities", "caselaw", "precedent", "review", "draft", "drafts", "revisions",
     "edits", "comments", "changes", "preparation", "prep", "handling", "management", "admin",
     "administration", "file-related", "case-related", "matter-related", "day", "week", "today",
+    "pleading", "pleadings", "filings", "things", "everything", "anything",
 }
+_WORK_ON = {"work", "worked", "working", "attention", "handle", "handled", "handling", "attend", "attended"}
 WHO_WORDS = {
     "client", "clients", "counsel", "opposing", "oc", "co-counsel", "cocounsel", "court", "judge",
     "clerk", "chambers", "expert", "experts", "witness", "witnesses", "partner", "partners", "associate",
@@ -213,7 +216,8 @@ def _tokens(text: str) -> list[str]:
 
 # --------------------------------------------------------------------------- block billing
 
-_HARD_SPLIT = re.compile(r"\s*(?:;|\n|\.\s+(?=[A-Z])|\s+then\s+|\s+-{1,2}\s+|\s+\+\s+)\s*")
+_ABBREV = r"(?<!\b[A-Za-z])(?<!\bMr)(?<!\bMs)(?<!\bDr)(?<!\bNo)(?<!\bMrs)(?<!\bvs)(?<!\bInc)(?<!\bCo)(?<!\bSt)(?<!\bJr)(?<!\bSr)(?<!\bret)(?<!\bconf)"
+_HARD_SPLIT = re.compile(r"\s*(?:;|\n|" + _ABBREV + r"\.\s+(?=[A-Z])|\s+then\s+|\s+-{1,2}\s+|\s+\+\s+)\s*")
 _SOFT_SPLIT = re.compile(
     r"(?i)(?:,?\s+and\s+then\s+|,?\s+and\s+also\s+|,?\s+as\s+well\s+as\s+|,\s+and\s+|,\s+|\s+and\s+|\s*/\s*)"
 )
@@ -333,10 +337,7 @@ def block_billing(entry: TimeEntry) -> list[Flag]:
 
 
 def _head_index(tokens: list[str]) -> int:
-    for i, t in enumerate(tokens[:3]):
-        if t in VERB_FORMS or t in TASK_NOUNS:
-            return i
-    return -1
+    return _head_pos(tokens)
 
 
 def _names(text: str) -> list[str]:
@@ -361,10 +362,17 @@ def vague_reason(narrative: str) -> tuple[str, str] | None:
                 _missing_hint(toks))
     if len(toks) == 1:
         return "a single word is not a description", _missing_hint(toks)
+    if clerical_reason(narrative):
+        return None  # it says what was done; non_billable judges it
     head = _head_index(toks)
     kind = _kind(toks, head)
     body = toks[head + 1:] if head >= 0 else toks
     names = {t.lower().strip(".") for n in _names(text) for t in n.split()}
+    if toks[0] in _WORK_ON and len(toks) > 1 and toks[1] in ("on", "to"):
+        specific = [t for t in toks[2:] if _specific(t) or t in names]
+        if len(specific) < 2:
+            return ("\u201c" + " ".join(toks[:2]) + "\u201d without saying what was done",
+                    "Say what was done (drafted, reviewed, argued), on which document or with whom, and why.")
     if kind == "communication":
         who, subject = _who_and_subject(body, names)
         if not who and not subject:
@@ -414,23 +422,30 @@ def _specific(t: str) -> bool:
 
 
 def _who_and_subject(body: list[str], names: set[str]) -> tuple[bool, bool]:
+    """Does a communication say with whom, and about what?
+
+    After with/to/from, up to three unknown words are the other side ("to Harbor Freight"); a role
+    or a name closes that phrase, and what follows is the subject ("letter to client enclosing ...").
+    """
     who = False
     subject = False
     mode = "none"
+    who_words = 0
     for t in body:
         if t in _WHO_MARKERS and mode != "subject":
-            mode = "who"
+            mode, who_words = "who", 0
             continue
         if t in _SUBJECT_MARKERS:
             mode = "subject"
             continue
         if t in WHO_WORDS or t in names:
-            if mode == "subject" and t not in names:
-                continue
             who = True
+            if mode == "who":
+                mode = "after_who"
             continue
-        if mode == "who" and _specific(t):
+        if mode == "who" and _specific(t) and who_words < 3:
             who = True  # "with Acme's CFO", "to Harbor Freight"
+            who_words += 1
             continue
         if _specific(t):
             subject = True
@@ -657,7 +672,7 @@ _CLERICAL_ANYWHERE = [
     (re.compile(r"(?i)\b(photocopy|photocopying|photocopied)\b|\b(make|made|making)\s+copies\b"), "copying"),
     (re.compile(r"(?i)\b(billing|invoice|invoices|bill)\s+(inquir(y|ies)|questions?|issues?|dispute)\b"
                 r"|\b(prepare|prepared|preparing|review|reviewed|reviewing|revise|revised|finalize|finalized)"
-                r"\s+(the\s+|monthly\s+|draft\s+)?(invoice|invoices|bill|pre-?bill|billing)\b"
+                r"\s+(the\s+|monthly\s+|draft\s+|our\s+|firm's\s+)?(invoice|invoices|bill|pre-?bill|billing\s+entries)\b"
                 r"|\bpre-?bills?\b|\btime entries\b"), "billing administration"),
     (re.compile(r"(?i)\b(organi[sz]e|organi[sz]ed|organi[sz]ing|reorgani[sz]e\w*)\s+(the\s+)?"
                 r"(case\s+|client\s+)?(file|files|binders?|folders?)\b|\bfile organi[sz]ation\b"),
@@ -676,7 +691,7 @@ _CLERICAL_ANYWHERE = [
                 "making arrangements"),
     (re.compile(r"(?i)\b(scan|scanned|scanning|print|printed|printing|fax|faxed|faxing|collate|collated|"
                 r"collating|upload|uploaded|uploading|download|downloaded|downloading|save|saved|saving)\s+"
-                r"(and\s+\w+\s+)?(the\s+|all\s+)?(documents?|files?|pleadings?|exhibits?|papers|records|"
+                r"(and\s+\w+\s+)?(the\s+|all\s+)?(\w+\s+)?(documents?|files?|pleadings?|exhibits?|papers|records|"
                 r"correspondence|production|materials|emails?|to\s+(the\s+)?(file|system|dms|database|folder))\b"),
                 "scanning, printing or saving documents"),
     (re.compile(r"(?i)\b(assemble|assembled|assembling|compile|compiled|compiling|prepare|prepared|preparing|"
