@@ -50,6 +50,7 @@ _ACTIVITY_WORDS = frozenset(
     "emails emailed meet meeting attend attended attending regarding re client counsel finalize edit update "
     "send sent correspond correspondence".split()
 )
+_TASK_STOP_SET = frozenset(ENGLISH_STOP_WORDS | _ACTIVITY_WORDS | {"documents", "matter", "case", "issues", "work"})
 _TASK_STOP = sorted(ENGLISH_STOP_WORDS | _ACTIVITY_WORDS)
 
 # What an evidence kind says about the activity code: codes outside the kind's set are down-weighted.
@@ -61,6 +62,13 @@ _KIND_ACTIVITIES: dict[str, frozenset[str]] = {
     "document": frozenset({"A101", "A102", "A103", "A104", "A110"}),
 }
 _KIND_OFF_WEIGHT = 0.25
+
+
+MIN_CONTENT_WORDS = 2
+
+
+def _content_words(text: str) -> int:
+    return sum(1 for w in re.findall(r"[a-z][a-z']+", text.lower()) if len(w) > 2 and w not in _TASK_STOP_SET)
 
 
 class LabelledNarrative(BaseModel):
@@ -81,9 +89,12 @@ class CodeGuess:
     activity_confidence: float
     has_task: bool
     """False when the code set has no task codes (`none`) or no model."""
+    too_vague: bool = False
+    """Fewer than two content words ("Review documents"): the task code is left for a reviewer
+    whatever the model's probability, since there is nothing in the text to decide it."""
 
     def suggestion(self) -> CodeSuggestion:
-        task_ok = not self.has_task or self.task_confidence >= TASK_THRESHOLD
+        task_ok = not self.has_task or (self.task_confidence >= TASK_THRESHOLD and not self.too_vague)
         act_ok = self.activity_confidence >= ACTIVITY_THRESHOLD
         confidence = min(self.task_confidence, self.activity_confidence) if self.has_task else self.activity_confidence
         return CodeSuggestion(
@@ -159,7 +170,7 @@ class Coder:
             guesses.append(CodeGuess(
                 task_code=task_codes[i], task_confidence=0.0 if empty else float(task_p[i]),
                 activity_code=act_codes[i], activity_confidence=0.0 if empty else float(act_p[i]),
-                has_task=task_model is not None,
+                has_task=task_model is not None, too_vague=_content_words(text) < MIN_CONTENT_WORDS,
             ))
         return guesses
 

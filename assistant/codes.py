@@ -18,7 +18,7 @@ from .models import CodeSetName, CodeSuggestion
 
 __all__ = [
     "Code", "CodeSet", "CodeSets", "CodeKind", "CODESETS_DIR", "TASK_SETS",
-    "load_codesets", "suggest_codes", "suggest_many",
+    "load_codesets", "suggest_codes", "suggest_many", "run_coding_eval",
 ]
 
 CODESETS_DIR = Path(__file__).resolve().parent.parent / "codesets"
@@ -125,3 +125,10 @@ def suggest_many(narratives: list[str], code_set: str, *,
     from .coder import suggest_many as _many
 
     return _many(narratives, code_set, kind_hints=kind_hints)
+
+
+def run_coding_eval() -> dict:
+    """Held-out coding metrics (task_top1, activity_top1, n_test, needs_review_rate, by_code_set)."""
+    from .coder import run_coding_eval as _run
+
+    return _run()
