@@ -1,0 +1,30 @@
+"""Tenths in the browser: `streamlit run app.py`. The router and the sidebar; the pages live in ui/."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import streamlit as st  # noqa: E402
+
+from ui import common  # noqa: E402
+
+st.set_page_config(page_title="Tenths", page_icon="⏱", layout="wide")
+st.set_option("client.showErrorDetails", "none")
+
+common.PAGES.update({
+    "upload": st.Page("ui/upload.py", title="Upload & analyse", icon="📤", url_path="upload"),
+    "gaps": st.Page("ui/gaps.py", title="Gaps", icon="📊", url_path="gaps", default=True),
+    "confirm": st.Page("ui/confirm.py", title="Confirm matter", icon="❓", url_path="confirm"),
+    "review": st.Page("ui/review.py", title="Review", icon="✅", url_path="review"),
+    "export": st.Page("ui/export.py", title="Export", icon="📄", url_path="export"),
+    "settings": st.Page("ui/settings.py", title="Settings", icon="⚙", url_path="settings"),
+})
+page = st.navigation(list(common.PAGES.values()))
+
+with st.sidebar:
+    st.text_input("Your name (reviewer)", key="reviewer", placeholder="e.g. Maria Ortiz",
+                  help="Every approval, edit and rejection is recorded under this name.")
+    common.sidebar_status()
+
+page.run()

@@ -1,0 +1,51 @@
+"""Confirm matter: activities whose matter is ambiguous or unknown; one click assigns one."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assistant.review import assign_matter
+
+from ui import common
+
+PAGE_SIZE = 20
+
+
+def render() -> None:
+    analysis, _ = common.reviewed()
+    firm = analysis.firm
+    st.title("Confirm matter")
+    queue = sorted(analysis.confirm, key=lambda c: (c.date, c.timekeeper_id, c.activity_id))
+    if not queue:
+        st.success("Every activity has a matter. Nothing to confirm.")
+        return
+    st.caption(f"{len(queue)} activities could not be matched to one matter with confidence. Pick the matter; "
+               "the time then counts on it and, if no entry covers it, a draft entry is proposed.")
+    pages = max(1, -(-len(queue) // PAGE_SIZE))
+    page = st.number_input("Page", 1, pages, 1, key="confirm_page") if pages > 1 else 1
+    open_matters = [m.matter_id for m in firm.matters if m.status == "open"]
+    for item in queue[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
+        with st.container(border=True):
+            st.markdown(f"**{item.date:%a %d %b}** · {common.person(firm, item.timekeeper_id)} · "
+                        f"{item.source} · {common.plain(item.title) or '(no title)'}")
+            st.caption(f"{common.plain(item.reason)} · {item.source_ref}")
+            candidates = [c for c in item.candidates if firm.matter(c)]
+            cols = st.columns(len(candidates) + 1)
+            for col, matter_id in zip(cols, candidates):
+                if col.button(common.matter_label(firm, matter_id), key=f"as-{item.activity_id}-{matter_id}"):
+                    _assign(analysis, item.activity_id, matter_id)
+            other = cols[-1].selectbox("Another matter", [""] + open_matters, key=f"other-{item.activity_id}",
+                                       format_func=lambda m: common.matter_label(firm, m) if m else "Another matter…",
+                                       label_visibility="collapsed")
+            if other:
+                _assign(analysis, item.activity_id, other)
+
+
+def _assign(analysis, activity_id: str, matter_id: str) -> None:
+    assign_matter(common.store(), analysis, activity_id, matter_id, common.reviewer())
+    common.flash("success", f"Assigned to {common.matter_label(analysis.firm, matter_id)}.")
+    st.rerun()
+
+
+if __name__ == "__main__":  # st.navigation runs a page file as __main__
+    common.guarded(render)()

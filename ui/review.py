@@ -1,0 +1,134 @@
+"""Review: one matter's pre-bill — edit in place, approve, reject with a reason, accept drafts, batch-approve."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from assistant import review
+
+from ui import common
+
+STATUS = {"pending": "⏳ pending", "edited": "✏️ edited", "approved": "✅ approved", "rejected": "⛔ rejected",
+          "accepted": "accepted"}
+
+
+def render() -> None:
+    analysis, decisions = common.reviewed()
+    firm = analysis.firm
+    st.title("Review the pre-bill")
+    matter_id = _pick_matter(analysis)
+    if matter_id is None:
+        return
+    prebill = review.build_prebill(analysis, decisions, matter_id)
+    cur = firm.firm.currency
+    c = st.columns(4)
+    c[0].metric("Billable hours", f"{prebill.billable_hours:.1f}")
+    c[1].metric("Billable amount", common.money(prebill.billable_amount, cur))
+    c[2].metric("Entries flagged", sum(1 for r in prebill.entries if r.flags))
+    c[3].metric("Drafts to accept", sum(1 for r in prebill.drafts if r.open))
+    if not prebill.validator_ready:
+        st.warning("The validator is not installed yet, so no flags are shown and nothing counts as clean.")
+    if not prebill.rows:
+        st.info("No entries or drafts for this matter in the period.")
+        return
+    edited = _editor(prebill)
+    _actions(prebill, edited)
+    _flag_details(prebill)
+
+
+def _pick_matter(analysis):
+    firm = analysis.firm
+    busy = {e.matter_id for e in analysis.entries} | {d.matter_id for d in analysis.drafts}
+    options = [m.matter_id for m in firm.matters if m.matter_id in busy] or [m.matter_id for m in firm.matters]
+    if not options:
+        st.info("This firm has no matters.")
+        return None
+    wanted = st.session_state.get("review_matter")
+    index = options.index(wanted) if wanted in options else 0
+    matter_id = st.selectbox("Matter", options, index=index, format_func=lambda m: common.matter_label(firm, m))
+    st.session_state["review_matter"] = matter_id
+    return matter_id
+
+
+def _editor(prebill) -> pd.DataFrame:
+    table = pd.DataFrame([{
+        "select": False, "item_id": r.item_id, "kind": "draft" if r.kind == "draft" else "entry",
+        "status": STATUS.get(r.status, r.status), "date": r.date, "timekeeper": r.timekeeper,
+        "hours": float(r.hours), "narrative": r.narrative, "task_code": r.task_code, "activity_code": r.activity_code,
+        "amount": float(r.amount), "flags": "; ".join(f"{'⛔' if f.severity == 'error' else '⚠️'} {f.rule}" for f in r.flags),
+    } for r in prebill.rows])
+    generation = st.session_state.get("review_generation", 0)
+    return st.data_editor(
+        table, hide_index=True, width="stretch", key=f"prebill-{prebill.matter.matter_id}-{generation}",
+        disabled=["item_id", "kind", "status", "date", "timekeeper", "amount", "flags"],
+        column_config={
+            "select": st.column_config.CheckboxColumn("✓", help="Select for approve / reject"),
+            "item_id": "ID", "kind": "Kind", "status": "Status", "date": st.column_config.DateColumn("Date"),
+            "timekeeper": "Timekeeper", "hours": st.column_config.NumberColumn("Hours", min_value=0.1, max_value=24,
+                                                                            step=0.1, format="%.1f"),
+            "narrative": st.column_config.TextColumn("Narrative", width="large"), "task_code": "Task",
+            "activity_code": "Activity", "amount": st.column_config.NumberColumn("Amount", format="%.2f"),
+            "flags": "Flags",
+        })
+
+
+def _actions(prebill, edited: pd.DataFrame) -> None:
+    selected = [prebill.row(i) for i in edited.loc[edited["select"], "item_id"]]
+    clean = [r for r in prebill.entries if r.open and r.clean]
+    c = st.columns([1, 1, 1, 2])
+    save = c[0].button("Save edits", type="primary")
+    approve = c[1].button(f"Approve / accept selected ({len(selected)})", disabled=not selected)
+    batch = c[2].button(f"Approve all clean entries ({len(clean)})", disabled=not clean or not prebill.validator_ready)
+    reason = c[3].text_input("Reason for rejecting", key="reject_reason", placeholder="e.g. duplicate of E1041",
+                             label_visibility="collapsed")
+    reject = c[3].button(f"Reject selected ({len(selected)})", disabled=not selected)
+    if not (save or approve or batch or reject):
+        return
+    who, store, records = common.reviewer(), common.store(), edited.to_dict("records")
+    changed = review.unsaved(prebill, records)
+    if save:
+        _report(review.save_edits(store, prebill, records, who), "saved")
+    elif changed:
+        st.warning(f"Save or undo your edits first ({', '.join(changed)}).")
+    elif approve:
+        _report(review.approve_many(store, selected, who), "approved or accepted")
+    elif batch:
+        _report(review.approve_clean(store, prebill, who), "approved")
+    elif reject:
+        _report(review.reject_many(store, selected, reason, who), "rejected")
+
+
+def _report(outcome: review.EditOutcome, verb: str) -> None:
+    for message in outcome.conflicts + outcome.problems:
+        common.flash("error", message)
+    if outcome.saved:
+        _done(f"{len(outcome.saved)} item(s) {verb}: {', '.join(outcome.saved[:12])}.")
+    else:
+        _done(f"Nothing {verb}.", "info")
+
+
+def _done(message: str, kind: str = "success") -> None:
+    common.flash(kind, message)
+    st.session_state["review_generation"] = st.session_state.get("review_generation", 0) + 1
+    st.rerun()
+
+
+def _flag_details(prebill) -> None:
+    flagged = [r for r in prebill.rows if r.flags]
+    if not flagged:
+        return
+    with st.expander(f"Flags and suggestions ({sum(len(r.flags) for r in flagged)})", expanded=True):
+        lines = []
+        for r in flagged:
+            for f in r.flags:
+                mark = "⛔ error" if f.severity == "error" else "⚠️ warning"
+                line = f"- **{r.item_id}** · {mark} · `{f.rule}`: {common.plain(f.message)}"
+                if f.suggestion:
+                    line += f"  \n  ↳ *Suggestion:* {common.plain(f.suggestion)}"
+                lines.append(line)
+        st.markdown("\n".join(lines))
+
+
+if __name__ == "__main__":  # st.navigation runs a page file as __main__
+    common.guarded(render)()
