@@ -473,7 +473,9 @@ def letter_problems(text: str, brief: LetterBrief, *, template: str | None = Non
             continue
         unknown = [w for w in words if w.lower() not in facts.words and w.lower() not in _COMMON]
         if unknown:
-            who = (m.group("hon") + " " if m.group("hon") else "") + m.group("name")
+            while len(words) > 1 and words[0].lower() in _COMMON:  # "Dear Harold Stone" -> "Harold Stone"
+                words = words[1:]
+            who = (m.group("hon") + " " if m.group("hon") else "") + " ".join(words)
             problems.append(f"the name {who!r} is not in the facts ({', '.join(unknown)} unknown)")
     return list(dict.fromkeys(problems))
 
