@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -39,14 +40,28 @@ _BACKWARDS = "X-TENTHS-END-BEFORE-START"
 """Marks a component whose end precedes its start; recurring_ical_events silently swaps the two."""
 _NOT_PEOPLE = {"ROOM", "RESOURCE"}
 _UTC = dt.timezone.utc
+_KEEP = frozenset({
+    "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID", "SEQUENCE",
+    "STATUS", "SUMMARY", "DESCRIPTION", "LOCATION", "ORGANIZER", "ATTENDEE", "X-MICROSOFT-CDO-ALLDAYEVENT",
+})
+"""The VEVENT properties parse_ics (and recurring_ical_events) read; the rest is not parsed."""
+_RECURRENCE = frozenset({"RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID"})
+_UNFOLD = re.compile(r"(?:(?<!\n)\r\n|(?<![\r\n])\n)(?:\r?\n)*[ \t]")
+"""icalendar's own unfolding (icalendar.parser.content_line.UFOLD), so lines split the same way."""
+_NEWLINE = re.compile(r"\r?\n")
+_NAME = re.compile(r"[^;:]*")
+_DTSTART_DATE = re.compile(r'DTSTART(?:;(?:[^:"]|"[^"]*")*)?:(?P<y>\d{4})(?P<m>\d\d)(?P<d>\d\d)(?:T\d{6}Z?)?\s*$',
+                           re.IGNORECASE)
 
 
 def parse_ics(data: bytes, path: str, firm: FirmData, period: Period) -> SourceResult:
     """Parse one calendar file. Never raises: a bad file is one rejection named by its path."""
     try:
-        calendars = _read_calendars(data, path)
+        owner = _owner_by_name(path, firm)
+        # Without an owner by name, the ORGANIZER of every event decides: keep them all.
+        calendars = _read_calendars(data, path, period if owner else None)
         events = [ev for cal in calendars for ev in cal.walk("VEVENT")]
-        owner = _owner(path, events, firm)
+        owner = owner or _owner_by_organizer(events, firm)
         if owner is None:
             raise IngestError(
                 f"{path}: no owner — the file name is not a timekeeper id or email, and no event's"
@@ -88,12 +103,12 @@ def _decode(data: bytes, path: str) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _read_calendars(data: bytes, path: str) -> list[icalendar.Component]:
+def _read_calendars(data: bytes, path: str, period: Period | None) -> list[icalendar.Component]:
     text = _decode(data, path)
     if "BEGIN:VCALENDAR" not in text[:65536].upper():
         raise IngestError(f"{path} is not an iCalendar file (no BEGIN:VCALENDAR)", source=path)
     try:
-        components = icalendar.Calendar.from_ical(text, multiple=True)
+        components = icalendar.Calendar.from_ical(_slim(text, period), multiple=True)
     except ValueError as e:
         raise IngestError(f"{path} is not a readable iCalendar file ({_short(e)})", source=path) from None
     calendars = [c for c in components if c.name == "VCALENDAR"]
@@ -102,12 +117,79 @@ def _read_calendars(data: bytes, path: str) -> list[icalendar.Component]:
     return calendars
 
 
-def _owner(path: str, events: list[icalendar.Component], firm: FirmData) -> Timekeeper | None:
+def _slim(text: str, period: Period | None) -> str:
+    """The calendar with only what parse_ics reads, so icalendar (about 0.1 ms a line) parses less.
+
+    Inside VEVENTs: drop alarms, other nested components and unused properties. With a period: drop
+    one-off events (no RRULE, RDATE or RECURRENCE-ID in their UID) whose DTSTART date is two days or
+    more away from it; they cannot be records of it. Anything unclear is kept for icalendar to judge.
+    """
+    lines = [line for line in _NEWLINE.split(_UNFOLD.sub("", text)) if line]
+    out: list[str | list[str]] = []
+    event: list[str] | None = None
+    depth = 0
+    recurring: set[str] = set()
+    dated: list[tuple[list[str], str, dt.date | None]] = []
+    for line in lines:
+        name = _NAME.match(line).group(0).upper()
+        value = line[len(name) + 1:].strip().upper() if line[len(name):len(name) + 1] == ":" else ""
+        if event is None:
+            if name == "BEGIN" and value == "VEVENT":
+                event, depth, uid, recurs, start = [line], 0, "", False, None
+            else:
+                out.append(line)
+            continue
+        if name == "BEGIN":
+            depth += 1
+        elif name == "END" and depth:
+            depth -= 1
+        elif depth:
+            pass
+        elif name == "END":
+            event.append(line)
+            out.append(event)
+            if recurs:
+                recurring.add(uid)
+            dated.append((event, uid, start))
+            event = None
+        elif name in _KEEP:
+            event.append(line)
+            if name == "UID":
+                uid = line.split(":", 1)[-1].strip()
+            elif name in _RECURRENCE:
+                recurs = True
+            elif name == "DTSTART":
+                start = _start_date(line)
+    if event is not None:
+        out.append(event)  # unterminated: icalendar will say so
+    if period is not None:
+        first, last = period.start - dt.timedelta(days=2), period.end + dt.timedelta(days=2)
+        drop = {id(ev) for ev, uid, start in dated
+                if start is not None and uid not in recurring and not first <= start <= last}
+        out = [item for item in out if id(item) not in drop]
+    return "\r\n".join(line for item in out for line in ([item] if isinstance(item, str) else item)) + "\r\n"
+
+
+def _start_date(line: str) -> dt.date | None:
+    match = _DTSTART_DATE.match(line)
+    if not match:
+        return None
+    try:
+        return dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
+    except ValueError:
+        return None
+
+
+def _owner_by_name(path: str, firm: FirmData) -> Timekeeper | None:
     name = os.path.basename(path)
     stem = (name[:-4] if name.lower().endswith(".ics") else name).strip().lower()
     for tk in firm.timekeepers:
         if stem in {tk.timekeeper_id.lower(), normalize.email(tk.email), *map(normalize.email, tk.aliases)}:
             return tk
+    return None
+
+
+def _owner_by_organizer(events: list[icalendar.Component], firm: FirmData) -> Timekeeper | None:
     by_address = _timekeepers_by_address(firm)
     organizers: Counter[str] = Counter()
     for ev in events:
@@ -170,6 +252,12 @@ class _Context:
 
 def _expand_series(uid: str, components: list[icalendar.Component], ctx: _Context, out: SourceResult) -> None:
     problem = _time_problem(components)
+    if problem is None and len(components) == 1 and not any(name in components[0] for name in _RECURRENCE):
+        # A one-off event (most of a calendar): its only instance is itself; no need for the library.
+        ev = components[0]
+        start, end = ev["DTSTART"].dt, _raw_end(ev)
+        _instance(uid, ev, start, end, _before(end, start, ctx), ctx, out)
+        return
     if problem is None:
         try:
             for comp in components:
@@ -190,8 +278,12 @@ def _expand_series(uid: str, components: list[icalendar.Component], ctx: _Contex
             out.rejections.append(Rejection(source=SOURCE, source_ref=ref, status="rejected",
                                             reason=f"event {uid!r}: {problem}"))
         return
-    for instance in sorted(instances, key=lambda c: ctx.local(c["DTSTART"].dt)):
-        _instance(uid, instance, ctx, out)
+    for ev in sorted(instances, key=lambda c: ctx.local(c["DTSTART"].dt)):
+        start, end = ev["DTSTART"].dt, ev["DTEND"].dt
+        backwards = _BACKWARDS in ev
+        if backwards:
+            start, end = end, start  # undo the library's swap: report what was written
+        _instance(uid, ev, start, end, backwards, ctx, out)
 
 
 def _time_problem(components: list[icalendar.Component]) -> str | None:
@@ -210,14 +302,24 @@ def _time_problem(components: list[icalendar.Component]) -> str | None:
 
 
 def _ends_before_start(comp: icalendar.Component, ctx: _Context) -> bool:
+    return _before(_raw_end(comp), comp["DTSTART"].dt, ctx)
+
+
+def _raw_end(comp: icalendar.Component) -> dt.date | dt.datetime:
+    """DTEND, else DTSTART + DURATION, else RFC 5545's default (a day for a date, nothing for a time)."""
     start = comp["DTSTART"].dt
     if comp.get("DTEND") is not None:
-        end = comp["DTEND"].dt
-    elif comp.get("DURATION") is not None:
-        return comp["DURATION"].dt < dt.timedelta(0)
-    else:
-        return False
-    return ctx.local(end).astimezone(_UTC) < ctx.local(start).astimezone(_UTC)
+        return comp["DTEND"].dt
+    if comp.get("DURATION") is not None:
+        duration = comp["DURATION"].dt
+        if not isinstance(start, dt.datetime) and duration.seconds:
+            start = dt.datetime.combine(start, dt.time())
+        return start + duration
+    return start if isinstance(start, dt.datetime) else start + dt.timedelta(days=1)
+
+
+def _before(a: dt.date | dt.datetime, b: dt.date | dt.datetime, ctx: _Context) -> bool:
+    return ctx.local(a).astimezone(_UTC) < ctx.local(b).astimezone(_UTC)
 
 
 def _outside_period(components: list[icalendar.Component], ctx: _Context) -> bool:
@@ -234,11 +336,8 @@ def _outside_period(components: list[icalendar.Component], ctx: _Context) -> boo
     return not recurring and not any(ctx.period.contains(day) for day in starts)
 
 
-def _instance(uid: str, ev: icalendar.Component, ctx: _Context, out: SourceResult) -> None:
-    raw_start, raw_end = ev["DTSTART"].dt, ev["DTEND"].dt
-    backwards = _BACKWARDS in ev
-    if backwards:
-        raw_start, raw_end = raw_end, raw_start  # undo the library's swap: report what was written
+def _instance(uid: str, ev: icalendar.Component, raw_start: dt.date | dt.datetime, raw_end: dt.date | dt.datetime,
+              backwards: bool, ctx: _Context, out: SourceResult) -> None:
     start, end = ctx.local(raw_start), ctx.local(raw_end)
     if not ctx.period.contains(start.date()):
         return
