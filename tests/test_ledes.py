@@ -482,3 +482,17 @@ def test_cli_unknown_matter_is_bad_usage(tmp_path, flags):
     args = ledes_args(firm, tmp_path / "inv.txt")
     args[args.index("0528")] = "NOPE"
     assert main(args) == 2
+
+
+def test_cli_with_the_real_validator(tmp_path, capsys):
+    pytest.importorskip("assistant.validate")
+    firm = write_firm(tmp_path / "firm")
+    out = tmp_path / "inv.txt"
+    assert main(ledes_args(firm, out)) == 0
+    assert ledes_problems(out.read_text(), None) == []
+    with (firm / "entries.csv").open("a") as f:
+        f.write("T5,2026-10-09,22547,0528,0.5,Attention to file,L110,A101,\n")
+    out.unlink()
+    assert main(ledes_args(firm, out)) == 1
+    assert "entry T5: vague_narrative (error)" in capsys.readouterr().err
+    assert not out.exists()
