@@ -228,6 +228,9 @@ def build_invoice(
 
     if discount:
         discount = abs(discount)
+        fees = sum((li.total for li in lines if li.type in ("F", "IF")), Decimal("0"))
+        if _money(discount) > fees:
+            reasons.append(f"the discount {_money(discount)} is larger than the fees {fees}")
         lines.append(LineItem(
             line_number=number(), type="IF", units=Decimal("1"), adjustment=-_money(discount),
             total=-_money(discount), date=period.end, description="Discount on fees",

@@ -19,7 +19,7 @@ from assistant.cli import main
 from assistant.codes import load_codesets
 from assistant.errors import IngestError, RefusedError
 from assistant.ledes import (
-    FIELDS, Invoice, LineItem, build_invoice, clean_text, ledes_problems, read_ledes_1998b,
+    FIELDS, Invoice, build_invoice, clean_text, ledes_problems, read_ledes_1998b,
     read_ledes_1998b_all, to_ledes_1998b,
 )
 from assistant.models import (
@@ -496,3 +496,8 @@ def test_cli_with_the_real_validator(tmp_path, capsys):
     assert main(ledes_args(firm, out)) == 1
     assert "entry T5: vague_narrative (error)" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_discount_larger_than_the_fees_is_refused():
+    with pytest.raises(RefusedError, match="cannot build"):
+        invoice([entry("T1", 4, "22547", "0.1")], discount=Decimal("100"))

@@ -241,8 +241,6 @@ def test_llm_path_against_the_test_server(tmp_path):
 
 
 def test_docx_has_the_letterhead_and_the_letter():
-    from docx import Document
-
     brief, _ = cover()
     doc = letter_docx(render_letter(brief), brief)
     texts = [p.text for p in doc.paragraphs]
