@@ -13,7 +13,7 @@ ENTRY_COLUMNS = ["entry_id", "date", "timekeeper_id", "matter_id", "hours", "nar
 EXPENSE_COLUMNS = ["expense_id", "date", "timekeeper_id", "matter_id", "amount", "description"]
 
 
-def parse_time_entries(data: bytes, path: str = "time_entries.csv") -> tuple[list[TimeEntry], list[Rejection]]:
+def parse_time_entries(data: bytes, path: str = "time_entries.csv", firm=None) -> tuple[list[TimeEntry], list[Rejection]]:
     entries: list[TimeEntry] = []
     rejected: list[Rejection] = []
     try:
@@ -39,7 +39,7 @@ def parse_time_entries(data: bytes, path: str = "time_entries.csv") -> tuple[lis
     return entries, rejected
 
 
-def parse_expenses(data: bytes, path: str = "expenses.csv") -> tuple[list[Expense], list[Rejection]]:
+def parse_expenses(data: bytes, path: str = "expenses.csv", firm=None) -> tuple[list[Expense], list[Rejection]]:
     expenses: list[Expense] = []
     rejected: list[Rejection] = []
     try:
