@@ -247,10 +247,13 @@ def _has_object(tokens: list[str]) -> bool:
     return bool(rest)
 
 
-def _soft_pieces(clause: str, past: bool = False) -> list[str]:
-    """Split a clause at 'and'/','/'/' where a task verb follows, unless a purpose infinitive is open."""
-    pieces: list[str] = []
-    current = ""
+def _soft_pieces(clause: str, past: bool = False) -> list[tuple[str, str]]:
+    """Split a clause at 'and'/','/'/' where a task verb follows, unless a purpose infinitive is open.
+
+    Returns (separator, text) pairs; the first separator is empty.
+    """
+    pieces: list[tuple[str, str]] = []
+    sep_before = ""
     pos = 0
     for m in _SOFT_SPLIT.finditer(clause):
         following = clause[m.end():]
@@ -258,26 +261,23 @@ def _soft_pieces(clause: str, past: bool = False) -> list[str]:
         if not nxt:
             continue
         word = nxt[0]
+        sep = m.group(0)
         starts_task = word in SPLIT_VERBS or (past and word in _PAST) or (
             word in VERB_FORMS and _VERB_IF_FOLLOWED.match(" ".join(nxt[1:2])) is not None
-            and not _COMPOUNDS.match(following)
         )
-        sep = m.group(0)
         if "/" in sep and word in VERB_FORMS:
             starts_task = True  # review/revise: the slash joins verbs; objectless verbs merge below
         if not starts_task or _COMPOUNDS.match(following):
             continue
-        before = current + clause[pos:m.start()]
-        before_tokens = _tokens(before)
+        before_tokens = _tokens(clause[pos:m.start()])
         # "meet with client to review documents and prepare for deposition": one purpose, one task.
         if any(t == "to" and n in VERB_FORMS for t, n in zip(before_tokens, before_tokens[1:])) \
                 and "," not in sep and "/" not in sep:
             continue
-        pieces.append(before)
-        current = ""
-        pos = m.end()
-    pieces.append(current + clause[pos:])
-    return [p for p in pieces if p.strip()]
+        pieces.append((sep_before, clause[pos:m.start()]))
+        sep_before, pos = sep, m.end()
+    pieces.append((sep_before, clause[pos:]))
+    return [(sep, text) for sep, text in pieces if text.strip()]
 
 
 def segment_tasks(narrative: str) -> list[str]:
@@ -290,13 +290,14 @@ def segment_tasks(narrative: str) -> list[str]:
     text = _norm(narrative)
     first = _tokens(text[:40])
     past = bool(first) and first[0] in _PAST
-    clauses: list[str] = []
-    for hard in _HARD_SPLIT.split(text):
-        clauses.extend(_soft_pieces(hard, past))
-    tasks: list[list[str]] = []
-    pending: list[str] = []
+    clauses: list[tuple[str, str]] = []
+    for i, hard in enumerate(_HARD_SPLIT.split(text)):
+        for j, (sep, piece) in enumerate(_soft_pieces(hard, past)):
+            clauses.append(("; " if i and not j else sep, piece))
+    tasks: list[list[tuple[str, str]]] = []
+    pending: list[tuple[str, str]] = []
     for clause in clauses:
-        toks = _tokens(clause)
+        toks = _tokens(clause[1])
         if not toks:
             continue
         if not _is_head(toks):
@@ -317,7 +318,7 @@ def segment_tasks(narrative: str) -> list[str]:
             tasks[-1].extend(pending)
         else:
             tasks.append(pending)
-    return [" ".join(c.strip(" ,.;") for c in t) for t in tasks]
+    return [(t[0][1] + "".join(sep + body for sep, body in t[1:])).strip(" ,;") for t in tasks]
 
 
 def block_billing(entry: TimeEntry) -> list[Flag]:
