@@ -637,6 +637,16 @@ class _Checker:
                     self.add(f"line {n}", f"LINE_ITEM_NUMBER {key} repeats line {seen[key]}'s in {label}")
                 else:
                     seen[key] = n
+            people: dict[str, tuple[int, str, str]] = {}
+            for n, v in items:
+                tk = v["TIMEKEEPER_ID"]
+                if not tk:
+                    continue
+                who = (n, v["TIMEKEEPER_NAME"], v["TIMEKEEPER_CLASSIFICATION"])
+                first_seen = people.setdefault(tk, who)
+                if who[1:] != first_seen[1:]:
+                    self.add(self.where(n, v), f"TIMEKEEPER_ID {tk} is {who[1]!r} ({who[2]}) here but"
+                                               f" {first_seen[1]!r} ({first_seen[2]}) on line {first_seen[0]}")
             totals = [_quiet_decimal(v["LINE_ITEM_TOTAL"]) for _, v in items]
             stated = _quiet_decimal(first["INVOICE_TOTAL"])
             if stated is not None and all(t is not None for t in totals) and not self.unreadable_lines:

@@ -151,6 +151,7 @@ REJECTIONS = [
     ("bad_timekeeper_name_order.txt", "TIMEKEEPER_NAME 'John Beaster' is not 'Last, First'"),
     ("bad_line_date_outside_period.txt", "outside the billing period"),
     ("bad_unknown_type.txt", "it must be F, E, IF or IE"),
+    ("bad_timekeeper_inconsistent.txt", "TIMEKEEPER_ID 22547 is 'Arnsley, Robert' (ASSOC) here"),
 ]
 
 
