@@ -329,3 +329,37 @@ def _calendar(*events: str) -> bytes:
 
 def _one_event(*lines: str) -> bytes:
     return _calendar(_event("one", "DTSTART:20261006T090000", "DTEND:20261006T100000", *lines))
+
+
+# --------------------------------------------------------------------------- what is not parsed
+
+
+def test_alarms_and_unknown_properties_do_not_matter(firm):
+    ics = _calendar(_event(
+        "outlook", "DTSTART;TZID=America/New_York:20261006T090000", "DTEND;TZID=America/New_York:20261006T100000",
+        "X-ALT-DESC;FMTTYPE=text/html:<html><body>" + "<p>x</p>" * 50 + "</body></html>",
+        "X-MICROSOFT-CDO-BUSYSTATUS:BUSY", "CLASS:PUBLIC", "PRIORITY:5", "this line is not iCalendar at all",
+        "SUMMARY:Acme call", "ATTENDEE:mailto:a@client.com",
+        "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT15M", "DESCRIPTION:Reminder", "END:VALARM",
+        "LOCATION:Room 4",
+    ))
+    (a,) = parse_ics(ics, "calendar/ada.ics", firm, OCT_NOV).activities
+    assert (a.title, a.location, a.excerpt, a.minutes) == ("Acme call", "Room 4", "", 60)
+
+
+def test_long_export_only_yields_the_period(firm):
+    events = [_event(f"old-{m}", f"DTSTART:2025{m:02d}10T090000", f"DTEND:2025{m:02d}10T100000",
+                     "ATTENDEE:mailto:a@client.com") for m in range(1, 13)]
+    events.append(_event("series-from-2025", "DTSTART;TZID=America/New_York:20250106T080000",
+                         "DTEND;TZID=America/New_York:20250106T083000", "RRULE:FREQ=WEEKLY;BYDAY=MO",
+                         "ATTENDEE:mailto:a@client.com"))
+    events.append(_event("series-from-2025", "RECURRENCE-ID;TZID=America/New_York:20250901T080000",
+                         "DTSTART;TZID=America/New_York:20261007T080000",
+                         "DTEND;TZID=America/New_York:20261007T083000", "ATTENDEE:mailto:a@client.com"))
+    october = Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31))
+    result = parse_ics(_calendar(*events), "calendar/ada.ics", firm, october)
+    assert_accounted(result)
+    assert starts(result) == {"series-from-2025": [
+        "2026-10-05T08:00:00-04:00",
+        "2026-10-07T08:00:00-04:00",  # a 2025 instance moved into this October
+        "2026-10-12T08:00:00-04:00", "2026-10-19T08:00:00-04:00", "2026-10-26T08:00:00-04:00"]}

@@ -11,10 +11,13 @@ import datetime as dt
 import io
 from pathlib import Path
 
+from unittest import mock
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.ingest import calendar as calendar_module
 from assistant.ingest.calendar import parse_ics
 from assistant.ingest.calls import parse_calls
 from assistant.ingest.documents import parse_documents
@@ -24,7 +27,7 @@ from test_calendar import assert_accounted, make_firm
 FIRM = make_firm()
 OCTOBER = Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31))
 FIXTURES = Path(__file__).parent / "fixtures" / "ics"
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 CALLS = (
     "call_id,start,end,direction,timekeeper_phone,other_number\n"
@@ -264,13 +267,13 @@ _PEOPLE = ["mailto:ada@smithlane.com", "mailto:ben@smithlane.com", "mailto:x@cli
 
 
 @st.composite
-def _events(draw, uid: str) -> tuple[str, int]:
-    """One VEVENT and the number of instances it has in October."""
-    day = draw(st.integers(3, 25))
+def _events(draw, uid: str, first_day: int = 3, last_day: int = 25, extras: bool = False) -> tuple[str, int]:
+    """One VEVENT (days counted from Oct 1) and the number of instances it has in October."""
+    day = draw(st.integers(first_day, last_day))
     hour = draw(st.integers(0, 23))
     zone = draw(st.sampled_from(_ZONES))
     all_day = draw(st.booleans()) and draw(st.booleans())
-    start = dt.datetime(2026, 10, day, hour, draw(st.sampled_from([0, 15, 30, 59])))
+    start = dt.datetime(2026, 10, 1, hour, draw(st.sampled_from([0, 15, 30, 59]))) + dt.timedelta(days=day - 1)
     length = dt.timedelta(minutes=draw(st.integers(-120, 3000)))
     count = draw(st.integers(1, 3))
     if all_day:
@@ -290,7 +293,15 @@ def _events(draw, uid: str) -> tuple[str, int]:
     if draw(st.booleans()):
         lines.append("ORGANIZER:" + draw(st.sampled_from(_PEOPLE)))
     lines.append("SUMMARY:" + draw(_TEXT).replace("\n", " ").replace("\\", ""))
+    if extras and draw(st.booleans()):
+        lines += ["X-MICROSOFT-CDO-BUSYSTATUS:BUSY", "SEQUENCE:2", "BEGIN:VALARM", "ACTION:DISPLAY",
+                  "TRIGGER:-PT15M", "END:VALARM", "CLASS:PRIVATE"]
     lines.append("END:VEVENT")
+    if extras and count > 1 and not all_day and zone != "Z" and draw(st.booleans()):
+        moved = start + dt.timedelta(days=1) + dt.timedelta(hours=draw(st.integers(-72, 72)))
+        lines += ["BEGIN:VEVENT", f"UID:{uid}", f"RECURRENCE-ID{zone}:{start + dt.timedelta(days=1):%Y%m%dT%H%M%S}",
+                  f"DTSTART{zone}:{moved:%Y%m%dT%H%M%S}", f"DTEND{zone}:{moved + dt.timedelta(hours=1):%Y%m%dT%H%M%S}",
+                  "SUMMARY:moved", "ATTENDEE:mailto:x@client.com", "END:VEVENT"]
     return "\r\n".join(lines), count
 
 
@@ -301,3 +312,22 @@ def test_random_calendars_count_every_instance_once(events):
                         *[text for text, _ in events], "END:VCALENDAR", ""])
     result = run("calendar", body.encode())
     assert result.counts.read == sum(count for _, count in events)
+
+
+def _summary(result: SourceResult) -> list[tuple]:
+    return sorted([(a.activity_id, a.source_ref, a.start.isoformat(), a.end.isoformat(), a.minutes, a.title,
+                    tuple(a.counterparties)) for a in result.activities]
+                  + [(r.source_ref, r.status, r.reason) for r in result.rejections])
+
+
+@SETTINGS
+@given(st.integers(0, 8).flatmap(
+    lambda n: st.tuples(*[_events(f"ev{i}", first_day=-40, last_day=70, extras=True) for i in range(n)])))
+def test_skipping_what_is_not_read_changes_nothing(events):
+    """The pre-pass that drops alarms, unused properties and far-away one-off events is invisible."""
+    body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//EN",
+                        *[text for text, _ in events], "END:VCALENDAR", ""]).encode()
+    slim = run("calendar", body)
+    with mock.patch.object(calendar_module, "_slim", lambda text, period: text):
+        full = run("calendar", body)
+    assert _summary(slim) == _summary(full)
