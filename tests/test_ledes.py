@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from assistant.cli import main
 from assistant.codes import load_codesets
@@ -502,3 +503,27 @@ def test_cli_with_the_real_validator(tmp_path, capsys):
 def test_discount_larger_than_the_fees_is_refused():
     with pytest.raises(RefusedError, match="cannot build"):
         invoice([entry("T1", 4, "22547", "0.1")], discount=Decimal("100"))
+
+
+NARRATIVE = st.text(alphabet="abcdefghij KLMNOP|[]\n\r\t;:,.'-éüñçÅ\u2019\u201c\u201d\u2014", min_size=0, max_size=120)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(1, 31), st.sampled_from(["22547", "45875", "77001", "77002"]),
+                               st.integers(1, 240), st.one_of(st.none(), st.integers(1, 250000)), NARRATIVE),
+                     min_size=1, max_size=12),
+       discount=st.one_of(st.none(), st.integers(1, 1000)))
+def test_any_invoice_we_build_passes_the_validator_and_round_trips(rows, discount):
+    entries = [
+        entry(f"T{i}", day, tk, str(Decimal(tenths) / 10), "Draft " + text,
+              rate=str(Decimal(cents) / 100) if cents else None)
+        for i, (day, tk, tenths, cents, text) in enumerate(rows)
+    ]
+    inv = invoice(entries)
+    if discount and Decimal(discount) / 100 <= inv.fees:
+        inv = invoice(entries, discount=Decimal(discount) / 100)
+    text = to_ledes_1998b(inv)
+    assert ledes_problems(text, spec_firm()) == []
+    back = read_ledes_1998b(text)
+    assert back.model_dump() == inv.model_dump()
+    assert back.total == sum(li.total for li in back.lines)
