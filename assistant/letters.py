@@ -488,11 +488,13 @@ class _Facts:
         _walk(brief, strings, self.dates, numbers)
         # The letter's own renderings of dates are facts too.
         strings += [long_date(d) for d in self.dates]
-        text = "\n".join(strings + [template])
+        text = "\n".join(strings)
         self.squashed = _squash(text)
         self.tokens = {t.rstrip(".").lower() for t in _IDENT.findall(text)}
-        self.words = {w.lower() for w in re.findall(r"[A-Za-z][\w'\-]*", text)}
-        self.words |= {w.lower().strip("'") for w in re.findall(r"[A-Za-z]+", text)}
+        # The template's words may name no one, but they are the firm's prose: allowed as words only.
+        words = text + "\n" + re.sub(r"\$\w+", " ", template)
+        self.words = {w.lower() for w in re.findall(r"[A-Za-z][\w'\-]*", words)}
+        self.words |= {w.lower().strip("'") for w in re.findall(r"[A-Za-z]+", words)}
         for m in _NUMBER.finditer(text):
             try:
                 numbers.add(Decimal(m.group(0).rstrip(",.").replace("$", "").replace(",", "")))
@@ -512,6 +514,8 @@ class _Facts:
             year += 2000
         day = int(g["day"]) if g.get("day") else None
         said = m.group(0).strip()
+        if _squash(said) in self.squashed:  # quoted from a narrative or an event title
+            return None
         try:
             if year and day:
                 when = dt.date(year, month, day)

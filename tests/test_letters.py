@@ -311,3 +311,19 @@ def test_upcoming_events_come_from_the_matters_calendar(tmp_path):
     assert [(e.date, e.time, e.title) for e in events] == [
         (dt.date(2026, 12, 3), "10:00 a.m.", "Deposition of J. Smith (One v. Two)")]
     assert upcoming_events(root, firm, "0528", dt.date(2026, 12, 5)) == []
+
+
+def test_facts_quoted_from_narratives_are_grounded():
+    firm = firm_with_contact()
+    entries = [
+        entry("N1", 5, "22547", "1.3", "Prepare for hearing on November 12 before Judge Alvarez; call with "
+              "Mary-Kate O'Neil re: $5,000 settlement offer and 2026-CV-0042 docket (10/5 order)",
+              task="L230", activity="A101"),
+        entry("N2", 6, "45875", "0.4", "Review 3 exhibits from J. Smith dated March 3, 2025", task="L320",
+              activity="A104"),
+    ]
+    brief = status_brief(firm, "0528", entries, JAN, dt.date(1999, 2, 3),
+                         [UpcomingEvent(date=dt.date(1999, 2, 9), title="Hearing on motion, Courtroom 4B")])
+    text = render_letter(brief)
+    assert "Judge Alvarez" in text and "March 3, 2025" in text and "Courtroom 4B" in text
+    assert letter_problems(text, brief) == []
