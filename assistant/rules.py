@@ -520,34 +520,37 @@ def narrative_similarity(a: str, b: str) -> float:
 
 
 def duplicate(entries: Iterable[TimeEntry], *, threshold: float = DUPLICATE_SIMILARITY) -> list[Flag]:
-    """Flags the later of two entries with the same timekeeper, date, matter, hours and narrative.
+    """Flags every entry of a group with the same timekeeper, date, matter, hours and narrative.
 
-    The first entry of a group stays clean: deleting the flagged copies leaves exactly one.
-    A repeated entry_id is a duplicate too.
+    Both copies are flagged (each naming the other), so the finding does not depend on the file's
+    order; once one copy is deleted the other checks clean. A repeated entry_id is a duplicate too.
     """
+    entries = list(entries)
     flags: list[Flag] = []
-    groups: dict[tuple, list[TimeEntry]] = defaultdict(list)
-    seen_ids: dict[str, TimeEntry] = {}
+    seen_ids: set[str] = set()
     for e in entries:
         if e.entry_id in seen_ids:
             flags.append(_flag("duplicate", e.entry_id, f"entry id {e.entry_id} appears more than once",
                                "Give every entry its own entry_id, or delete the repeated row."))
-        seen_ids.setdefault(e.entry_id, e)
-        key = (e.timekeeper_id, e.date, e.matter_id, e.hours.normalize())
-        for earlier in groups[key]:
-            if earlier.entry_id == e.entry_id:
+        seen_ids.add(e.entry_id)
+    groups: dict[tuple, list[TimeEntry]] = defaultdict(list)
+    for e in entries:
+        groups[(e.timekeeper_id, e.date, e.matter_id, e.hours.normalize())].append(e)
+    for group in groups.values():
+        for e in group:
+            twins = [o for o in group if o is not e and o.entry_id != e.entry_id
+                     and narrative_similarity(o.narrative, e.narrative) >= threshold]
+            if not twins:
                 continue
-            sim = narrative_similarity(earlier.narrative, e.narrative)
-            if sim >= threshold:
-                flags.append(_flag(
-                    "duplicate", e.entry_id,
-                    f"same timekeeper, date, matter and hours ({e.hours} h) as entry {earlier.entry_id}, "
-                    f"with {'the same' if sim == 1 else 'a near-identical'} narrative",
-                    f"Delete this entry if it repeats {earlier.entry_id}; if it is separate work, "
-                    f"say what distinguishes it.",
-                ))
-                break
-        groups[key].append(e)
+            other = twins[0]
+            same = narrative_similarity(other.narrative, e.narrative) == 1
+            flags.append(_flag(
+                "duplicate", e.entry_id,
+                f"same timekeeper, date, matter and hours ({e.hours} h) as entry {other.entry_id}, "
+                f"with {'the same' if same else 'a near-identical'} narrative",
+                f"Delete one of {e.entry_id} and {other.entry_id} if they record the same work; if not, "
+                f"say in each what distinguishes it.",
+            ))
     return flags
 
 
