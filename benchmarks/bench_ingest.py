@@ -20,6 +20,7 @@ import json
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -178,16 +179,49 @@ def naive(paths: list[Path]) -> int:
     return count
 
 
-def _timed(fn):
-    t0 = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - t0
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the workers): not skewed by other load."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _peak_mib() -> dict[str, float]:
+VARIANTS = {
+    "naive": "naive policy.default parse (no decisions)",
+    "reference": "reference path (policy.default), 1 worker",
+    "fast1": "fast path, 1 worker",
+    "fast2": "fast path, 2 workers",
+}
+
+
+def _inputs(ns) -> tuple[FirmData, list[Path], list[tuple[Path, str]]]:
+    if ns.dir:
+        from assistant.folder import load_firm, relative, source_files
+        paths = source_files(ns.dir)["mail"]
+        return load_firm(ns.dir), paths, [(p, relative(ns.dir, p)) for p in paths]
+    paths = sorted(ns.mail.glob("*.mbox"))
+    return build_firm(ns.attorneys), paths, [(p, f"mail/{p.name}") for p in paths]
+
+
+def run_variant(ns, period: Period) -> dict:
+    """One measurement, in its own process so its peak memory is its own."""
+    firm, paths, files = _inputs(ns)
+    cpu0, t0 = _cpu(), time.perf_counter()
+    if ns.run == "naive":
+        value = naive(paths)
+    else:
+        value = parse_mail_files(files, firm, period, workers=2 if ns.run == "fast2" else 1,
+                                 fast=ns.run != "reference")
+    row = {"seconds": round(time.perf_counter() - t0, 2), "cpu_seconds": round(_cpu() - cpu0, 2)}
+    if not isinstance(value, int):
+        c = value.counts
+        row.update(read=c.read, activities=c.activities, ignored=c.ignored, rejected=c.rejected,
+                   activity_rows=len(value.activities))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"main_mib": round(own, 1), "largest_worker_mib": round(children, 1)}
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    row["peak_mib"] = round(own, 1)
+    if kids:
+        row["peak_worker_mib"] = round(kids, 1)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,54 +231,52 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", type=Path, help="a firm folder: benchmark its mail/ with its own timekeepers")
     ap.add_argument("--from", dest="start", default="2026-10-01")
     ap.add_argument("--to", dest="end", default="2026-10-31")
-    ap.add_argument("--skip-naive", action="store_true", help="skip the ~2 minute naive parse")
-    ap.add_argument("--skip-reference", action="store_true", help="skip the full reference path")
+    ap.add_argument("--skip-naive", action="store_true", help="skip the naive parse (about 2 minutes at 41k)")
+    ap.add_argument("--skip-reference", action="store_true", help="skip the reference path (slow too)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # child: generate into this folder
+    ap.add_argument("--run", choices=list(VARIANTS), help=argparse.SUPPRESS)  # child: one measurement
+    ap.add_argument("--mail", type=Path, help=argparse.SUPPRESS)  # child: the generated mail folder
     ns = ap.parse_args(argv)
     period = Period(start=dt.date.fromisoformat(ns.start), end=dt.date.fromisoformat(ns.end))
+    if ns.write:
+        generate(ns.write, build_firm(ns.attorneys), ns.messages, period.start)
+        return 0
+    if ns.run:
+        print(json.dumps(run_variant(ns, period)))
+        return 0
 
+    common = ["--attorneys", str(ns.attorneys), "--from", ns.start, "--to", ns.end]
     tmp = None
     if ns.dir:
-        from assistant.folder import load_firm, relative, source_files
-        firm = load_firm(ns.dir)
-        paths = source_files(ns.dir)["mail"]
-        files = [(p, relative(ns.dir, p)) for p in paths]
+        paths = __import__("assistant.folder", fromlist=["source_files"]).source_files(ns.dir)["mail"]
+        where = ["--dir", str(ns.dir)]
     else:
         tmp = tempfile.TemporaryDirectory(prefix="tenths-bench-")
-        firm = build_firm(ns.attorneys)
-        paths, _ = _timed(lambda: generate(Path(tmp.name) / "mail", firm, ns.messages, period.start))
-        files = [(p, f"mail/{p.name}") for p in paths]
+        out = Path(tmp.name) / "mail"
+        subprocess.run([sys.executable, __file__, "--write", str(out), "--messages", str(ns.messages), *common],
+                       check=True)
+        paths = sorted(out.glob("*.mbox"))
+        where = ["--mail", str(out)]
+    messages = sum(len(split_mbox(p.read_bytes())) for p in paths)
     size = sum(p.stat().st_size for p in paths)
-    report: dict = {"files": len(paths), "bytes": size, "cpus": os.cpu_count(), "runs": {}}
-
-    def run(name: str, fn) -> None:
-        value, seconds = _timed(fn)
-        row = {"seconds": round(seconds, 2)}
-        if hasattr(value, "counts"):
-            c = value.counts
-            row.update(read=c.read, activities=c.activities, ignored=c.ignored, rejected=c.rejected,
-                       activity_rows=len(value.activities))
-        row["messages_per_s"] = round(report["messages"] / seconds) if seconds else None
-        report["runs"][name] = row
-        if not ns.json:
-            print(f"{name:<34} {seconds:7.2f} s  {row['messages_per_s'] or 0:>8} msg/s  "
-                  + " ".join(f"{k}={v}" for k, v in row.items() if k not in ("seconds", "messages_per_s")),
-                  flush=True)
-
-    report["messages"] = sum(len(split_mbox(p.read_bytes())) for p in paths)
+    report: dict = {"messages": messages, "files": len(paths), "mib": round(size / 2**20, 1),
+                    "cpus": os.cpu_count(), "runs": {}}
     if not ns.json:
-        print(f"{report['messages']} messages in {len(paths)} files, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs")
-    if not ns.skip_naive:
-        run("naive policy.default parse", lambda: naive(paths))
-    if not ns.skip_reference:
-        run("reference path (policy.default), 1 worker", lambda: parse_mail_files(files, firm, period, workers=1, fast=False))
-    run("fast path, 1 worker", lambda: parse_mail_files(files, firm, period, workers=1))
-    run("fast path, 2 workers", lambda: parse_mail_files(files, firm, period, workers=2))
-    report["peak_memory"] = _peak_mib()
+        print(f"{messages} messages in {len(paths)} files, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs")
+    for variant, label in VARIANTS.items():
+        if (variant == "naive" and ns.skip_naive) or (variant == "reference" and ns.skip_reference):
+            continue
+        done = subprocess.run([sys.executable, __file__, "--run", variant, *where, *common],
+                              check=True, capture_output=True, text=True)
+        row = json.loads(done.stdout)
+        row["messages_per_s"] = round(messages / row["seconds"]) if row["seconds"] else None
+        report["runs"][variant] = {"label": label, **row}
+        if not ns.json:
+            extra = " ".join(f"{k}={v}" for k, v in row.items() if k not in ("seconds", "messages_per_s"))
+            print(f"{label:<44} {row['seconds']:7.2f} s {row['messages_per_s'] or 0:>7} msg/s  {extra}", flush=True)
     if ns.json:
         print(json.dumps(report, indent=2))
-    else:
-        print("peak memory:", report["peak_memory"])
     if tmp:
         tmp.cleanup()
     return 0

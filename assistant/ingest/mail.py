@@ -175,35 +175,48 @@ _WANTED = {
     "precedence", "auto-submitted", "content-type", "content-transfer-encoding", "content-disposition",
 }
 _MULTI = {"to", "cc", "from"}
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
 
 
-def _split_head(raw: bytes) -> tuple[bytes, bytes]:
+def _read_head(raw: bytes) -> tuple[dict[str, str], bool, bytes]:
+    """Wanted headers, whether there were any, and the body bytes."""
+    block, separator, body = _split_head(raw)
+    found, seen, stop = _scan_headers(block)
+    if stop is not None:  # a line that is not a header starts the body, as in `email`
+        body = b"\n".join(block.split(b"\n")[stop:]) + separator + body
+    return found, seen, body
+
+
+def _split_head(raw: bytes) -> tuple[bytes, bytes, bytes]:
     if raw.startswith((b"\n", b"\r\n")):
-        return b"", raw.split(b"\n", 1)[1]
+        return b"", b"", raw.split(b"\n", 1)[1]
     a = raw.find(b"\n\n")
     b = raw.find(b"\n\r\n")
     if a == -1 and b == -1:
-        return raw, b""
+        return raw, b"", b""
     if b == -1 or (a != -1 and a < b):
-        return raw[:a], raw[a + 2:]
-    return raw[:b], raw[b + 3:]
+        return raw[:a], b"\n\n", raw[a + 2:]
+    return raw[:b], b"\n\r\n", raw[b + 3:]
 
 
-def _scan_headers(block: bytes) -> tuple[dict[str, str], bool]:
-    """Wanted headers (lower-case name → unfolded value) and whether any header line was seen.
+def _scan_headers(block: bytes) -> tuple[dict[str, str], bool, int | None]:
+    """Wanted headers (lower-case name → unfolded value), whether any header line was seen, and the
+    index of the line that ended the headers early (None when the whole block is headers).
 
     Like the `email` parser, the first line that is neither a header nor a continuation ends the
-    headers. Raw 8-bit headers are read as UTF-8, else Latin-1.
+    headers. Raw 8-bit headers are read as UTF-8, else windows-1252.
     """
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
-        text = block.decode("latin-1")
+        text = mailtext.decode_bytes(block, "windows-1252")
     found: dict[str, str] = {}
     seen = False
+    stop = None
     name = ""
     value: list[str] = []
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
         if line[:1] in (" ", "\t"):
             if name:
                 value.append(line.rstrip("\r"))
@@ -211,17 +224,30 @@ def _scan_headers(block: bytes) -> tuple[dict[str, str], bool]:
         if name:
             _store(found, name, "".join(value))
             name = ""
-        colon = line.find(":")
-        head = line[:colon]
-        if colon <= 0 or " " in head or "\t" in head:
+        if line.startswith("From "):
+            # A Unix From_ line among headers is skipped, as `email` does; as the last one, it is body.
+            if number + 1 < len(lines) and _is_header_line(lines[number + 1]):
+                continue
+            stop = number
             break
+        if not _is_header_line(line):
+            stop = number
+            break
+        colon = line.find(":")
         seen = True
-        head = head.lower()
+        head = line[:colon].lower()
         if head in _WANTED:
             name, value = head, [line[colon + 1:].rstrip("\r")]
     if name:
         _store(found, name, "".join(value))
-    return found, seen
+    return found, seen, stop
+
+
+def _is_header_line(line: str) -> bool:
+    if line[:1] in (" ", "\t") or line.startswith("From "):
+        return True
+    colon = line.find(":")
+    return colon > 0 and bool(_FIELD_NAME.fullmatch(line, 0, colon))
 
 
 def _store(found: dict[str, str], name: str, value: str) -> None:
@@ -413,8 +439,7 @@ def _fast_leaves(found: dict[str, str], body: bytes, plain: list, html: list, de
             return 0
         total = 0
         for part in _split_multipart(body, boundary):
-            block, sub_body = _split_head(part)
-            sub, _ = _scan_headers(block)
+            sub, _, sub_body = _read_head(part)
             total += _fast_leaves(sub, sub_body, plain, html, depth + 1)
         return total
     disposition = found.get("content-disposition", "").split(";", 1)[0].strip().lower()
@@ -432,8 +457,8 @@ def _fast_leaves(found: dict[str, str], body: bytes, plain: list, html: list, de
 def _leaves(part, plain: list, html: list) -> int:
     """Body candidates and attachment count of an `email` message tree (the reference path)."""
     ctype = part.get_content_type()
-    if part.is_multipart() and ctype.startswith("multipart/"):
-        return sum(_leaves(sub, plain, html) for sub in part.get_payload())
+    if ctype.startswith("multipart/"):  # without a single boundary line `email` keeps it as a string
+        return sum(_leaves(sub, plain, html) for sub in part.get_payload()) if part.is_multipart() else 0
     disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
     try:
         filename = part.get_filename() or part.get_param("name")
@@ -530,15 +555,13 @@ def _ignore(ref: str, reason: str) -> Rejection:
 
 def _message_fast(ctx: _Context, raw: bytes, path: str, index: int, mbox: bool) -> Outcome | None:
     if mbox:
-        raw = raw[raw.find(b"\n") + 1:] if b"\n" in raw else b""
-    block, body = _split_head(raw)
-    found, seen = _scan_headers(block)
+        raw = _unquote_from(raw[raw.find(b"\n") + 1:]) if b"\n" in raw else b""
+    found, seen, body = _read_head(raw)
     env = _envelope_fast(found, seen)
 
     def read_body() -> _Body:
-        unquoted = _unquote_from(body) if mbox else body
         try:
-            return _body_fast(found, unquoted)
+            return _body_fast(found, body)
         except Exception:
             return _Body()
 
@@ -595,11 +618,9 @@ def _message_reference(ctx: _Context, raw: bytes, path: str, index: int, mbox: b
         attachments = _leaves(msg, plain, html)
         for parts, convert in ((plain, str), (html, mailtext.html_to_text)):
             if parts:
-                try:
-                    text = parts[0].get_content()
-                except (LookupError, UnicodeError):
-                    text = mailtext.decode_bytes(parts[0].get_payload(decode=True) or b"", None)
-                return _Body(convert(text), attachments)
+                # The library undoes the transfer encoding; the charset rule is ours on both paths.
+                payload = parts[0].get_payload(decode=True) or b""
+                return _Body(convert(mailtext.decode_bytes(payload, parts[0].get_content_charset())), attachments)
         return _Body("", attachments)
 
     return _decide(ctx, env, path, index, not mbox, read_body)
@@ -626,12 +647,14 @@ def _collect(per_file: Iterable[tuple[str, list[Rejection], list[tuple[int, Outc
     """One SourceResult from outcomes in path/index order; a Message-ID seen again is a duplicate."""
     result = SourceResult()
     first: dict[str, str] = {}
-    for _path, notes, outcomes in per_file:
+    for path, notes, outcomes in per_file:
         result.rejections.extend(notes)
-        for _index, (mid, status, payload) in outcomes:
+        for index, (mid, status, payload) in outcomes:
             ref = payload[0].source_ref if status == "activity" else payload.source_ref
             if mid:
                 if mid in first:
+                    if ref == first[mid]:  # the same message twice in one mailbox: name it by position
+                        ref = f"{path}#{index}"
                     result.rejections.append(_ignore(ref, f"duplicate of {first[mid]}"))
                     continue
                 first[mid] = ref
@@ -695,13 +718,14 @@ def _load(files: list[tuple[bytes | Path, str]]) -> list[tuple[str, bytes | Path
     """
     loaded = []
     for source, path in sorted(files, key=lambda f: f[1]):
+        data = b""
         try:
             data = source.read_bytes() if isinstance(source, Path) else bytes(source)
             layout = _layout(data, path)
         except OSError as e:
-            source, layout = b"", _Layout([], False, [_reject(path, f"unreadable file ({e.strerror or e})")])
+            layout = _Layout([], False, [_reject(path, f"unreadable file ({e.strerror or e})")])
         except Exception as e:
-            source, layout = b"", _Layout([], False, [_reject(path, f"unreadable mail file ({type(e).__name__})")])
+            layout = _Layout([], False, [_reject(path, f"unreadable mail file ({type(e).__name__})")])
         loaded.append((path, source if isinstance(source, Path) else data, layout))
         del data
     return loaded

@@ -5,8 +5,9 @@ Everything here takes what a mail client would show and never raises on hostile 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from email.header import decode_header, make_header
 from html.parser import HTMLParser
 
 EXCERPT_CHARS = 300
@@ -49,28 +50,58 @@ def _cp1252(payload: bytes) -> str:
         return payload.decode("latin-1")
 
 
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
+
+
 def decode_header_value(value: str) -> str:
     """An unfolded header value with its RFC 2047 encoded words decoded, whitespace collapsed."""
     if "=?" in value:
-        try:
-            value = str(make_header(decode_header(value)))
-        except Exception:
-            value = _decode_words_leniently(value)
+        value = _decode_words(value)
     return " ".join(value.split())
 
 
-def _decode_words_leniently(value: str) -> str:
-    try:
-        chunks = decode_header(value)
-    except Exception:
-        return value
-    out = []
-    for chunk, charset in chunks:
-        if isinstance(chunk, bytes):
-            out.append(decode_bytes(chunk, charset or "utf-8"))
-        else:
-            out.append(chunk)
+def _decode_words(value: str) -> str:
+    """RFC 2047: whitespace between adjacent encoded words goes; adjacent words of one charset are joined
+    as bytes first (senders split multi-byte characters across words). Raw non-ASCII text is kept."""
+    out: list[str] = []
+    pending: list[bytes] = []
+    pending_charset = ""
+    pos = 0
+    for m in _ENCODED_WORD.finditer(value):
+        between = value[pos:m.start()]
+        charset = m.group(1).split("*", 1)[0]  # RFC 2231 language suffix
+        raw = _word_bytes(m.group(2), m.group(3))
+        if raw is None:  # not decodable: keep the word as written
+            raw, charset = m.group(0).encode(), "utf-8"
+        if pending and (between.strip() or charset.lower() != pending_charset.lower()):
+            out.append(_decode_word(b"".join(pending), pending_charset))
+            pending = []
+        if not pending and (between.strip() or not out or pos == 0):
+            out.append(between)
+        pending.append(raw)
+        pending_charset = charset
+        pos = m.end()
+    if pending:
+        out.append(_decode_word(b"".join(pending), pending_charset))
+    out.append(value[pos:])
     return "".join(out)
+
+
+def _decode_word(raw: bytes, charset: str) -> str:
+    """A declared charset is trusted in headers (bad bytes become U+FFFD, as `email` does); unknown ones fall back."""
+    try:
+        return raw.decode(charset, "replace")
+    except Exception:
+        return decode_bytes(raw, None)
+
+
+def _word_bytes(encoding: str, text: str) -> bytes | None:
+    try:
+        if encoding in "bB":
+            return base64.b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_qp(text.encode("ascii"), header=True)
+    except (ValueError, binascii.Error):
+        return None
 
 
 # --------------------------------------------------------------------------- HTML
