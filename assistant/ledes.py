@@ -454,8 +454,11 @@ class _Checker:
                 rows.append((n, row))
         if not rows and len(lines) >= 2:
             self.add("", "the file has no line items")
+        firsts: dict[str, int] = {}
         for n, row in rows:
-            self.check_line(n, row)
+            firsts.setdefault(row["INVOICE_NUMBER"], n)
+        for n, row in rows:
+            self.check_line(n, row, first=firsts[row["INVOICE_NUMBER"]] == n)
         self.check_invoices(rows)
         return self.problems
 
@@ -481,9 +484,13 @@ class _Checker:
 
     # ---- one line
 
-    def check_line(self, n: int, v: dict[str, str]) -> None:
-        at = self.where(n, v)
-        for name, value in v.items():
+    def check_line(self, n: int, v: dict[str, str], *, first: bool = True) -> None:
+        """One line; invoice-level fields only on the invoice's first line (the others must equal it)."""
+        line_at = self.where(n, v)
+        invoice_at = f"invoice {v['INVOICE_NUMBER']} (line {n})"
+        fields = {k: x for k, x in v.items() if first or k not in INVOICE_FIELDS}
+        for name, value in fields.items():
+            at = invoice_at if name in INVOICE_FIELDS else line_at
             if value.strip().upper() == "NULL":
                 self.add(at, f"{name} is the string NULL; an empty field must be empty")
             if "[" in value or "]" in value:
@@ -498,20 +505,25 @@ class _Checker:
                      "BILLING_START_DATE", "BILLING_END_DATE", "LINE_ITEM_NUMBER", "EXP/FEE/INV_ADJ_TYPE",
                      "LINE_ITEM_NUMBER_OF_UNITS", "LINE_ITEM_TOTAL", "LINE_ITEM_DATE", "LINE_ITEM_DESCRIPTION",
                      "LAW_FIRM_ID", "CLIENT_MATTER_ID"):
-            if not v[name].strip():
-                self.add(at, f"{name} is empty; it is required")
+            if name in fields and not v[name].strip():
+                hint = _REQUIRED_HINT.get(name, "")
+                self.add(invoice_at if name in INVOICE_FIELDS else line_at, f"{name} is empty; it is required{hint}")
         for name in ("INVOICE_NUMBER", "CLIENT_ID", "LAW_FIRM_MATTER_ID", "LINE_ITEM_NUMBER", "TIMEKEEPER_ID",
                      "LAW_FIRM_ID", "CLIENT_MATTER_ID"):
-            if len(v[name]) > MAX_ID:
-                self.add(at, f"{name} {v[name]!r} is longer than {MAX_ID} characters")
+            if name in fields and len(v[name]) > MAX_ID:
+                self.add(invoice_at if name in INVOICE_FIELDS else line_at,
+                         f"{name} {v[name]!r} is longer than {MAX_ID} characters")
         for name in ("LINE_ITEM_DESCRIPTION", "INVOICE_DESCRIPTION"):
-            if len(v[name]) >= MAX_DESCRIPTION:
-                self.add(at, f"{name} is {len(v[name])} characters; it must be shorter than {MAX_DESCRIPTION}")
-        dates = {name: self.date(at, name, v[name]) for name in
-                 ("INVOICE_DATE", "BILLING_START_DATE", "BILLING_END_DATE", "LINE_ITEM_DATE")}
+            if name in fields and len(v[name]) >= MAX_DESCRIPTION:
+                self.add(invoice_at if name in INVOICE_FIELDS else line_at,
+                         f"{name} is {len(v[name])} characters; it must be shorter than {MAX_DESCRIPTION}")
+        at = line_at
+        dates = {name: self.date(invoice_at if name in INVOICE_FIELDS else line_at, name, v[name],
+                                 quiet=name not in fields)
+                 for name in ("INVOICE_DATE", "BILLING_START_DATE", "BILLING_END_DATE", "LINE_ITEM_DATE")}
         start, end, day = dates["BILLING_START_DATE"], dates["BILLING_END_DATE"], dates["LINE_ITEM_DATE"]
-        if start and end and start > end:
-            self.add(at, f"BILLING_START_DATE {v['BILLING_START_DATE']} is after BILLING_END_DATE {v['BILLING_END_DATE']}")
+        if first and start and end and start > end:
+            self.add(invoice_at, f"BILLING_START_DATE {v['BILLING_START_DATE']} is after BILLING_END_DATE {v['BILLING_END_DATE']}")
         if start and end and day and not start <= day <= end:
             self.add(at, f"LINE_ITEM_DATE {v['LINE_ITEM_DATE']} is outside the billing period"
                          f" {v['BILLING_START_DATE']}-{v['BILLING_END_DATE']}")
@@ -523,7 +535,8 @@ class _Checker:
         adjustment = self.number(at, "LINE_ITEM_ADJUSTMENT_AMOUNT", v["LINE_ITEM_ADJUSTMENT_AMOUNT"], places=4)
         total = self.number(at, "LINE_ITEM_TOTAL", v["LINE_ITEM_TOTAL"], places=2)
         unit_cost = self.number(at, "LINE_ITEM_UNIT_COST", v["LINE_ITEM_UNIT_COST"], places=4)
-        self.number(at, "INVOICE_TOTAL", v["INVOICE_TOTAL"], places=2)
+        if first:
+            self.number(invoice_at, "INVOICE_TOTAL", v["INVOICE_TOTAL"], places=2)
         if units is not None and units < 0:
             self.add(at, f"LINE_ITEM_NUMBER_OF_UNITS is negative ({v['LINE_ITEM_NUMBER_OF_UNITS']}); put a discount"
                          " in an IF/IE line or in LINE_ITEM_ADJUSTMENT_AMOUNT")
@@ -568,23 +581,25 @@ class _Checker:
         if kind == "E" and activity:
             self.add(at, f"an expense line carries the activity code {activity}")
         if self.firm is not None:
-            self.check_against_firm(at, v)
+            self.check_against_firm(line_at, invoice_at if first else "", v)
 
-    def check_against_firm(self, at: str, v: dict[str, str]) -> None:
+    def check_against_firm(self, at: str, invoice_at: str, v: dict[str, str]) -> None:
+        """`invoice_at` is empty except on an invoice's first line, where the invoice-level ids are checked."""
         firm = self.firm
         matter = firm.matter(v["LAW_FIRM_MATTER_ID"])
-        if v["LAW_FIRM_ID"] != firm.firm.law_firm_id:
-            self.add(at, f"LAW_FIRM_ID {v['LAW_FIRM_ID']!r} is not the firm's {firm.firm.law_firm_id!r}")
+        if invoice_at and v["LAW_FIRM_ID"] != firm.firm.law_firm_id:
+            self.add(invoice_at, f"LAW_FIRM_ID {v['LAW_FIRM_ID']!r} is not the firm's {firm.firm.law_firm_id!r}")
         if matter is None:
-            self.add(at, f"LAW_FIRM_MATTER_ID {v['LAW_FIRM_MATTER_ID']!r} is not a matter in matters.csv")
+            if invoice_at:
+                self.add(invoice_at, f"LAW_FIRM_MATTER_ID {v['LAW_FIRM_MATTER_ID']!r} is not a matter in matters.csv")
             return
         client = firm.client(matter.client_id)
-        if client and v["CLIENT_ID"] != client.ledes_client_id:
-            self.add(at, f"CLIENT_ID {v['CLIENT_ID']!r} is not client {client.client_id}'s LEDES id"
-                         f" {client.ledes_client_id!r}")
-        if v["CLIENT_MATTER_ID"] != matter.client_matter_id:
-            self.add(at, f"CLIENT_MATTER_ID {v['CLIENT_MATTER_ID']!r} is not matter {matter.matter_id}'s"
-                         f" {matter.client_matter_id!r} (matters.csv client_matter_id)")
+        if invoice_at and client and v["CLIENT_ID"] != client.ledes_client_id:
+            self.add(invoice_at, f"CLIENT_ID {v['CLIENT_ID']!r} is not client {client.client_id}'s LEDES id"
+                                 f" {client.ledes_client_id!r}")
+        if invoice_at and v["CLIENT_MATTER_ID"] != matter.client_matter_id:
+            self.add(invoice_at, f"CLIENT_MATTER_ID {v['CLIENT_MATTER_ID']!r} is not matter {matter.matter_id}'s"
+                                 f" {matter.client_matter_id!r} (matters.csv client_matter_id)")
         tk_id = v["TIMEKEEPER_ID"]
         if tk_id and firm.timekeeper(tk_id) is None:
             self.add(at, f"TIMEKEEPER_ID {tk_id!r} is not in timekeepers.csv")
@@ -657,16 +672,18 @@ class _Checker:
 
     # ---- values
 
-    def date(self, at: str, name: str, value: str) -> dt.date | None:
+    def date(self, at: str, name: str, value: str, *, quiet: bool = False) -> dt.date | None:
         if not value:
             return None
         if not re.fullmatch(r"\d{8}", value):
-            self.add(at, f"{name} {value!r} is not a date in YYYYMMDD form")
+            if not quiet:
+                self.add(at, f"{name} {value!r} is not a date in YYYYMMDD form")
             return None
         try:
             return dt.datetime.strptime(value, "%Y%m%d").date()
         except ValueError:
-            self.add(at, f"{name} {value!r} is not a real date")
+            if not quiet:
+                self.add(at, f"{name} {value!r} is not a real date")
             return None
 
     def number(self, at: str, name: str, value: str, *, places: int) -> Decimal | None:
@@ -679,6 +696,14 @@ class _Checker:
         if -d.as_tuple().exponent > places:
             self.add(at, f"{name} {value} has more than {places} decimals")
         return d
+
+
+_REQUIRED_HINT = {
+    "CLIENT_MATTER_ID": " (e-billing platforms file the invoice under the client's matter id: set client_matter_id"
+                        " in matters.csv)",
+    "CLIENT_ID": " (set ledes_client_id in clients.csv)",
+    "LAW_FIRM_ID": " (set law_firm_id in firm.toml)",
+}
 
 
 def _quiet_decimal(value: str) -> Decimal | None:

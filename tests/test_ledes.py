@@ -152,6 +152,7 @@ REJECTIONS = [
     ("bad_timekeeper_name_order.txt", "TIMEKEEPER_NAME 'John Beaster' is not 'Last, First'"),
     ("bad_line_date_outside_period.txt", "outside the billing period"),
     ("bad_unknown_type.txt", "it must be F, E, IF or IE"),
+    ("bad_client_matter_id_empty.txt", "invoice 96542 (line 3): CLIENT_MATTER_ID is empty; it is required"),
     ("bad_timekeeper_inconsistent.txt", "TIMEKEEPER_ID 22547 is 'Arnsley, Robert' (ASSOC) here"),
 ]
 
@@ -165,6 +166,11 @@ def test_each_rejection_reason_is_a_problem(name, expected):
 def test_every_bad_fixture_is_covered():
     assert {p.name for p in FIXTURES.glob("bad_*.txt")} - {r[0] for r in REJECTIONS} == {
         "bad_code_not_in_matter_set.txt"}
+
+
+def test_an_invoice_level_problem_is_reported_once_per_invoice():
+    assert len(ledes_problems(fixture("bad_client_matter_id_empty.txt"))) == 1
+    assert len(ledes_problems(fixture("bad_invoice_total_off_by_a_cent.txt"))) == 1
 
 
 def test_code_from_another_set_needs_the_firm_to_be_seen():
