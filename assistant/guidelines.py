@@ -13,12 +13,12 @@ says otherwise.
 | `max_hours_per_day` | number | A timekeeper's hours on one day, over this client's matters, may not exceed this; every entry of such a day is flagged. |
 | `min_narrative_words` | integer | A narrative needs at least this many words. |
 | `banned_phrases` | list of strings | Phrases a narrative may not contain (case-insensitive, whole words), e.g. "attention to file". |
-| `require_task_codes` | boolean | Every entry needs a task code, even on a matter whose code set is `none`. |
-| `require_activity_codes` | boolean | Every entry needs an activity code. |
+| `require_task_codes` | boolean | Every entry needs a task code, even on a matter whose code set is `none` (on a matter with a code set the firm's `missing_code` rule already flags an empty code, so this key adds no second flag there). |
+| `require_activity_codes` | boolean | Every entry needs an activity code (same remark). |
 | `travel_fraction` | number 0–1 | Travel is billed at this fraction of the rate (0.5 = half, 0 = not billable). A travel entry (a clause that starts with travel/drive/fly, or "travel time") passes when its recorded `rate` is at most this fraction of the matter's rate for the timekeeper, or its narrative states the reduction ("billed at 50%", "half rate") — the firm then halved the hours instead. Otherwise it is flagged, with the reduced rate to use. With 0 every travel entry is flagged. |
 | `no_intra_firm_conferences` | boolean | No conferences between firm timekeepers: a conference, meeting, call or discussion naming another timekeeper of the firm ("conference with J. Smith", "met with Osei"), or "internal meeting", "office conference", "team meeting", "conference with associate". |
 | `allowed_classifications` | list of strings | Timekeeper classifications the client pays for (LEDES short codes PT, AS, OC, PL, LA, OT; LOC 2014 codes such as PARALG are accepted and mapped). |
-| `increment_minutes` | integer 1–60 | The client's billing increment; it replaces the firm's `increment_minutes` for this client's matters (the firm-wide `increment` rule is then not applied to them). |
+| `increment_minutes` | integer 1–60 | The client's billing increment; it replaces the firm's `increment_minutes` for this client's matters. When it differs from the firm's, a violation is `guideline:increment_minutes` and the firm-wide `increment` rule is not applied to them; when it is the same, the violation is the firm's `increment`. |
 | `[severity]` | table | Rule id → `"error"` or `"warning"` for this client's matters: a contract rule (`block_billing`, `daily_hours`, …), a `"guideline:<key>"` (quoted in TOML), or `"guideline:*"` for all of this file's rules. |
 """
 
@@ -353,8 +353,9 @@ def allowed_classifications(entry: TimeEntry, firm: FirmData, g: Guidelines) -> 
                   "Write the time off or have it done by an allowed timekeeper class.", g)]
 
 
-def increment_minutes(entry: TimeEntry, g: Guidelines) -> list[Flag]:
-    if g.increment_minutes is None:
+def increment_minutes(entry: TimeEntry, g: Guidelines, firm_increment: int | None = None) -> list[Flag]:
+    """Only when the client's increment differs from the firm's (else the firm's `increment` rule flags it)."""
+    if g.increment_minutes is None or g.increment_minutes == firm_increment:
         return []
     flags = increment(entry, g.increment_minutes, rule="guideline:increment_minutes", severity="error",
                       whose="the client's")
@@ -370,10 +371,12 @@ def check_guidelines(entries: list[TimeEntry], firm: FirmData, g: Guidelines) ->
         flags += max_hours_per_entry(e, g)
         flags += min_narrative_words(e, g)
         flags += banned_phrases(e, g)
-        flags += require_codes(e, g)
+        matter = firm.matter(e.matter_id)
+        if matter is None or matter.code_set == "none":
+            flags += require_codes(e, g)  # a matter with a code set: the firm's missing_code flags it
         flags += travel_fraction(e, firm, g)
         flags += no_intra_firm_conferences(e, firm, g)
         flags += allowed_classifications(e, firm, g)
-        flags += increment_minutes(e, g)
+        flags += increment_minutes(e, g, firm.firm.increment_minutes)
     flags += max_hours_per_day(entries, firm, g)
     return flags

@@ -154,7 +154,7 @@ GENERIC_NOUNS = {
     "question", "details", "detail", "research", "analysis", "review", "office", "internal", "team",
     "telephone", "phone", "teleconference", "tc", "t/c", "vm", "voicemail", "same", "points",
     "authority", "authorities", "caselaw", "precedent", "review", "draft", "drafts", "revisions",
-    "edits", "comments", "changes", "preparation", "prep", "handling", "management", "admin",
+    "edits", "comments", "changes", "preparation", "prep", "handling", "admin",
     "administration", "file-related", "case-related", "matter-related", "day", "week", "today",
     "pleading", "pleadings", "filings", "things", "everything", "anything",
 }
@@ -166,7 +166,7 @@ WHO_WORDS = {
     "plaintiffs", "defendant", "defendants", "staff", "colleague", "colleagues", "attorney", "attorneys",
     "lawyer", "lawyers", "trustee", "debtor", "creditor", "creditors", "committee", "lender", "buyer",
     "seller", "regulator", "agency", "auditor", "auditors", "accountant", "consultant", "vendor",
-    "ceo", "cfo", "gc", "board", "management", "hr", "officer", "representative", "rep", "parties",
+    "ceo", "cfo", "gc", "board", "hr", "officer", "representative", "rep", "parties",
     "party", "everyone", "all",
 }
 _COMM_HEADS = {

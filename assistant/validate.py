@@ -72,8 +72,8 @@ def check_entries(entries: list[TimeEntry], firm: FirmData, *, expenses: Iterabl
         add(rules.block_billing(e))
         add(rules.vague_narrative(e))
         add(rules.non_billable(e, firm))
-        if g is None or g.increment_minutes is None:
-            add(rules.increment(e, firm.firm.increment_minutes))
+        if g is None or g.increment_minutes in (None, firm.firm.increment_minutes):
+            add(rules.increment(e, firm.firm.increment_minutes))  # else guideline:increment_minutes
         if codesets is not None:
             add(rules.invalid_code(e, matter, codesets))
         add(rules.missing_code(e, matter))

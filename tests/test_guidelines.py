@@ -209,3 +209,15 @@ def test_example_files_parse_and_document_every_key(name):
 def test_module_docstring_documents_every_key():
     for key in gl.GUIDELINE_KEYS:
         assert f"`{key}`" in gl.__doc__
+
+
+def test_a_client_increment_equal_to_the_firms_is_the_firms_rule():
+    firm = firm_with({"increment_minutes": 6})
+    flags = check_entries([entry(hours="0.25")], firm)
+    assert rules_of(flags["E1"]) == ["increment"]
+
+
+def test_required_codes_do_not_double_the_firms_missing_code():
+    firm = firm_with({"require_task_codes": True, "require_activity_codes": True})
+    flags = check_entries([entry(task="", act="")], firm)  # M-100 uses the litigation code set
+    assert rules_of(flags["E1"]) == ["missing_code"]
