@@ -205,10 +205,12 @@ def _phases(entries: list[TimeEntry], firm: FirmData, matter: Matter) -> list[Ph
             text = _sentence(e.narrative)
             minutes[text] = minutes.get(text, Decimal("0")) + e.hours
         ranked = sorted(minutes, key=lambda t: (-minutes[t], t))
+        items = _varied(ranked, ITEMS_PER_PHASE)
+        shown = sum(1 for t in ranked if any(t.partition(" re: ")[2] and t.partition(" re: ")[2] in i or t in i
+                                             for i in items))
         out.append(PhaseWork(
             code=key, name=names[key], hours=_hours(group), fees=_fees(group, firm, matter) if hourly else None,
-            items=ranked[:ITEMS_PER_PHASE], more=max(0, len(ranked) - ITEMS_PER_PHASE),
-            dates=sorted({e.date for e in group}),
+            items=items, more=len(ranked) - shown, dates=sorted({e.date for e in group}),
         ))
     return out
 
@@ -229,6 +231,24 @@ def _timekeepers(entries: list[TimeEntry], firm: FirmData, matter: Matter) -> li
 
 
 _SENIORITY = {"PT": 0, "OC": 1, "AS": 2, "PL": 3, "LA": 4}
+
+
+def _varied(ranked: list[str], limit: int) -> list[str]:
+    """Up to `limit` items, one per subject, most time first; narratives on one subject ("... re: privilege
+    log") merge into one item naming up to three of their actions."""
+    subjects: dict[str, tuple[str, list[str]]] = {}
+    for text in ranked:
+        action, sep, subject = text.partition(" re: ")
+        key = subject.lower() if sep else text.lower()
+        _, actions = subjects.setdefault(key, (subject if sep else "", []))
+        if action not in actions:
+            actions.append(action if sep else text)
+    items = []
+    for subject, actions in list(subjects.values())[:limit]:
+        acts = [actions[0]] + [_lower_first(a) for a in actions[1:3]]
+        joined = acts[0] if len(acts) == 1 else ", ".join(acts[:-1]) + " and " + acts[-1]
+        items.append(f"{joined} re: {subject}" if subject else joined)
+    return items
 
 
 def _sentence(narrative: str) -> str:
@@ -312,7 +332,7 @@ def _work_summary(b: LetterBrief) -> str:
         head = f"**{p.name}**" + (f" ({p.code})" if p.code else "")
         figure = f"{hours(p.hours)} hours" + (f", {money(p.fees)}" if p.fees is not None else "")
         items = "; ".join(_lower_first(i) for i in p.items)
-        more = f"; and {p.more} further {'entry' if p.more == 1 else 'entries'}" if p.more else ""
+        more = "; and related work" if p.more else ""
         lines.append(f"- {head}, {figure}: {items}{more}.")
     return "\n".join(lines)
 
@@ -329,13 +349,13 @@ def _timekeeper_summary(b: LetterBrief) -> str:
 def _time_and_fees(b: LetterBrief) -> str:
     if b.period_fees is not None:
         return (f"During the period, {hours(b.period_hours)} hours were recorded, for fees of {money(b.period_fees)}."
-                f" In total through {long_date(b.period_end)}, {hours(b.hours_to_date)} hours have been recorded"
-                f" on this matter, for fees of {money(b.fees_to_date)}.")
+                f" Time recorded on this matter to date, through {long_date(b.period_end)}:"
+                f" {hours(b.hours_to_date)} hours, for fees of {money(b.fees_to_date)}.")
     basis = {"flat": "a flat fee", "contingency": "a contingency fee", "pro_bono": "a pro bono basis"}.get(
         b.billing_type, "an agreed basis")
-    return (f"During the period, {hours(b.period_hours)} hours were recorded. In total through"
-            f" {long_date(b.period_end)}, {hours(b.hours_to_date)} hours have been recorded on this matter,"
-            f" which we handle on {basis}.")
+    return (f"During the period, {hours(b.period_hours)} hours were recorded. Time recorded on this matter to"
+            f" date, through {long_date(b.period_end)}: {hours(b.hours_to_date)} hours. We handle this matter on"
+            f" {basis}.")
 
 
 def _upcoming(b: LetterBrief) -> str:

@@ -100,7 +100,7 @@ def test_status_letter_reports_work_time_and_upcoming_events():
     assert [e.title for e in brief.upcoming] == ["Deposition of J. Smith"]
     text = render_letter(brief)
     assert "February 10, 1999 at 10:00 a.m.: Deposition of J. Smith" in text
-    assert "7.4 hours have been recorded" in text and "February 3, 1999" in text
+    assert "to date, through January 31, 1999: 7.4 hours" in text and "February 3, 1999" in text
     assert letter_problems(text, brief) == []
 
 
