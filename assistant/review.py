@@ -22,7 +22,7 @@ from .models import Activity, Client, Draft, Expense, FirmData, Flag, Gap, Matte
 from .store import ConflictError, Decision, ReviewStore
 
 __all__ = [
-    "EDITABLE", "EditOutcome", "LedesExport", "Letter", "write_letter", "MatterFigures", "Prebill", "ReviewRow", "accept", "apply_decisions",
+    "EDITABLE", "EditOutcome", "LedesExport", "Letter", "write_letter", "MatterFigures", "Prebill", "ReviewRow", "accept", "apply_decisions", "as_seen",
     "approve", "approve_clean", "approve_many", "reject_many", "unsaved", "assign_matter", "build_prebill", "current_drafts", "current_entries",
     "daily_figures", "entry_flags", "export_invoice", "gap_detail", "matter_figures", "reject", "save_edits",
 ]
@@ -262,6 +262,16 @@ def build_prebill(analysis, decisions: dict[str, Decision], matter_id: str) -> P
         rows.append(row)
     return Prebill(matter=matter, client=firm.client(matter.client_id), period_start=analysis.period.start,
                    period_end=analysis.period.end, rows=rows, validator_ready=flags is not None)
+
+
+def as_seen(prebill: Prebill, seen: dict[str, int]) -> Prebill:
+    """The pre-bill with each row's version as the reviewer last saw it on screen.
+
+    A page re-reads the store on every interaction, so a save must carry the versions of the render the
+    reviewer looked at; otherwise a change someone made in between would be overwritten unseen.
+    """
+    rows = [r.model_copy(update={"version": seen.get(r.item_id, r.version)}) for r in prebill.rows]
+    return prebill.model_copy(update={"rows": rows})
 
 
 def _row(kind, item_id, item, firm: FirmData, matter: Matter, d: Decision | None, flags, *, base) -> ReviewRow:

@@ -52,6 +52,17 @@ def tiny_firm(tmp_path):
     return root
 
 
+@_h_pytest.fixture(scope="session")
+def tiny_firm_shared(tmp_path_factory):
+    """The same tiny firm, written once per test session (for tests that only read it)."""
+    root = tmp_path_factory.mktemp("shared") / "tiny_firm"
+    for rel, text in H_TINY_FIRM.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
 @_h_pytest.fixture
 def review_db(tmp_path, monkeypatch):
     """TENTHS_DB pointing at a fresh SQLite file."""

@@ -20,7 +20,16 @@ def render() -> None:
     matter_id = _pick_matter(analysis)
     if matter_id is None:
         return
-    prebill = review.build_prebill(analysis, decisions, matter_id)
+    fresh = review.build_prebill(analysis, decisions, matter_id)
+    seen_key = f"seen-{matter_id}"
+    prebill = review.as_seen(fresh, st.session_state.get(seen_key, {}))
+    try:
+        _page(prebill, firm)
+    finally:
+        st.session_state[seen_key] = {r.item_id: r.version for r in fresh.rows}
+
+
+def _page(prebill, firm) -> None:
     cur = firm.firm.currency
     c = st.columns(4)
     c[0].metric("Billable hours", f"{prebill.billable_hours:.1f}")
@@ -59,8 +68,10 @@ def _editor(prebill) -> pd.DataFrame:
         "amount": float(r.amount), "flags": "; ".join(f"{'⛔' if f.severity == 'error' else '⚠️'} {f.rule}" for f in r.flags),
     } for r in prebill.rows])
     generation = st.session_state.get("review_generation", 0)
+    # The key changes with the rows, so edits made on one list of rows are never applied to another.
+    rows = abs(hash(tuple(r.item_id for r in prebill.rows))) % 10**8
     return st.data_editor(
-        table, hide_index=True, width="stretch", key=f"prebill-{prebill.matter.matter_id}-{generation}",
+        table, hide_index=True, width="stretch", key=f"prebill-{prebill.matter.matter_id}-{generation}-{rows}",
         disabled=["item_id", "kind", "status", "date", "timekeeper", "amount", "flags"],
         column_config={
             "select": st.column_config.CheckboxColumn("✓", help="Select for approve / reject"),

@@ -1,0 +1,336 @@
+"""The app's pages (streamlit AppTest) and the review-session logic they call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from assistant import review
+from assistant.errors import ConfigError, RefusedError
+from assistant.models import Period
+from assistant.pipeline import analyze
+from assistant.store import ConflictError, ReviewStore, entry_id_for_draft
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+OCTOBER = Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31))
+T0 = dt.datetime(2026, 11, 2, 10, 42, tzinfo=dt.timezone.utc)
+PAGES = ["upload", "gaps", "confirm", "review", "export", "settings"]
+
+
+# --------------------------------------------------------------------------- the pages
+
+
+@pytest.fixture
+def app(tiny_firm_shared, review_db, monkeypatch):
+    """The app opened on the tiny firm as its 'demo', with a fresh review database.
+
+    The analysis stays cached between tests (same firm, same bytes); settings and the store do not.
+    """
+    monkeypatch.setenv("TENTHS_DEMO_DIR", str(tiny_firm_shared))
+    fresh_settings()
+    yield AppTest.from_file(APP, default_timeout=60)
+    fresh_settings()
+
+
+def fresh_settings() -> None:
+    sys.path.insert(0, str(Path(APP).parent))
+    from ui import common
+
+    common.settings.clear()
+    common._store.clear()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "error", "warning", "success", "info")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(f"ui/{page}.py").run()
+
+
+def test_opens_on_the_demo_firm_with_its_gaps(app):
+    app.run()
+    no_failure(app)
+    assert app.title[0].value == "Unbilled time"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Capture rate"].endswith("%") and metrics["Recoverable"].startswith("$")
+    assert "Gaps: worked, not entered" in texts(app)
+    gap_table = app.dataframe[-1].value
+    assert len(gap_table) >= 1 and {"Date", "Timekeeper", "Matter", "Missing h"} <= set(gap_table.columns)
+
+
+def test_every_page_renders(app):
+    app.run()
+    for page in PAGES:
+        open_page(app, page)
+        no_failure(app)
+        assert app.title, f"{page} has no title"
+
+
+def test_bundled_demo_firm_opens(monkeypatch, review_db):
+    demo = Path(APP).parent / "demo_firm"
+    if not (demo / "firm.toml").is_file():
+        pytest.skip("demo_firm/ is not generated yet (helper C commits it)")
+    monkeypatch.delenv("TENTHS_DEMO_DIR", raising=False)
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    no_failure(at)
+    assert "Gaps: worked, not entered" in texts(at)
+    st.cache_resource.clear()
+
+
+def test_approve_clean_entries_persists_across_restart(app, review_db):
+    app.session_state["reviewer"] = "Maria Ortiz"
+    app.run()
+    open_page(app, "review")
+    no_failure(app)
+    batch = next(b for b in app.button if b.label.startswith("Approve all clean entries"))
+    batch.click().run()
+    no_failure(app)
+    assert any("approved" in s.value for s in app.success)
+    store = ReviewStore(review_db, firm="12-3456789")
+    approved = {k for k, d in store.decisions().items() if d.status == "approved"}
+    assert approved and all(d.updated_by == "Maria Ortiz" for d in store.decisions().values())
+    assert [a.action for a in store.history()] == ["approve"] * len(approved)
+
+    st.cache_resource.clear()  # a restart: nothing in memory survives (the analysis is recomputed)
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.run()
+    open_page(again, "review")
+    table = again.data_editor[0].value
+    statuses = dict(zip(table["item_id"], table["status"]))
+    assert all("approved" in statuses[i] for i in approved)
+
+
+def test_conflict_is_explained_not_lost(app, review_db):
+    app.session_state["reviewer"] = "John Park"
+    app.run()
+    open_page(app, "review")  # John loads the pre-bill ...
+    table = app.data_editor[0].value
+    first = table["item_id"][0]
+    # ... meanwhile Maria approves the same entry from another session.
+    maria = ReviewStore(review_db, firm="12-3456789", clock=lambda: T0, tz="America/New_York")
+    maria.edit(first, {"narrative": "Prepare for deposition of Beta's CFO with client and review exhibits"},
+               who="Maria Ortiz", version=0, values={"entry_id": first})
+    key = app.data_editor[0].key
+    app.session_state[key] = {"edited_rows": {0: {"hours": 0.7}}, "added_rows": [], "deleted_rows": []}
+    next(b for b in app.button if b.label == "Save edits").click().run()
+    assert not app.exception
+    messages = [e.value for e in app.error]
+    assert any(f"entry {first} was changed by Maria Ortiz at 05:42" in m and "reload and try again" in m
+               for m in messages), messages
+    d = maria.get(first)
+    assert d.updated_by == "Maria Ortiz" and "hours" not in d.values  # John's edit was not written
+
+
+def test_nothing_changes_without_a_reviewer_name(app, review_db):
+    app.run()
+    open_page(app, "review")
+    next(b for b in app.button if b.label.startswith("Approve all clean entries")).click().run()
+    assert not app.exception
+    assert any("enter your name" in e.value.lower() for e in app.error)
+    assert ReviewStore(review_db, firm="12-3456789").history() == []
+
+
+def test_confirm_one_click_assigns(app, review_db):
+    app.session_state["reviewer"] = "Maria Ortiz"
+    app.run()
+    open_page(app, "confirm")
+    no_failure(app)
+    candidates = [b for b in app.button if b.label.startswith("M-")]
+    assert candidates
+    candidates[0].click().run()
+    no_failure(app)
+    assert "Every activity has a matter" in texts(app)
+    decisions = ReviewStore(review_db, firm="12-3456789").decisions(kind="activity")
+    assert len(decisions) == 1 and next(iter(decisions.values())).status == "assigned"
+
+
+def test_export_refused_with_reasons_then_downloads(app, review_db):
+    app.session_state["reviewer"] = "Maria Ortiz"
+    app.run()
+    open_page(app, "export")
+    no_failure(app)
+    app.toggle[0].set_value(False)  # every entry, flagged ones included
+    next(b for b in app.button if b.label.startswith("Prepare LEDES")).click().run()
+    assert not app.exception
+    assert any("refused" in e.value for e in app.error)
+    assert "vague" in texts(app).lower() or "narrative" in texts(app).lower()
+    assert not app.get("download_button")
+
+    open_page(app, "review")
+    next(b for b in app.button if b.label.startswith("Approve all clean entries")).click().run()
+    open_page(app, "export")
+    app.toggle[0].set_value(True)
+    next(b for b in app.button if b.label.startswith("Prepare LEDES")).click().run()
+    no_failure(app)
+    assert any("Invoice ready" in s.value for s in app.success)
+    assert any(b.label == "Download LEDES file" for b in app.get("download_button"))
+
+
+def test_hostile_upload_is_refused_in_one_sentence(app):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("firm.toml", 'name = "X"\nlaw_firm_id = "1"\n')
+        z.writestr("../../evil.txt", "pwned")
+    app.run()
+    open_page(app, "upload")
+    app.file_uploader[0].set_value(("firm.zip", buf.getvalue(), "application/zip"))
+    next(b for b in app.get("form_submit_button") if b.label == "Analyse").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["Firm.zip: ../../evil.txt points outside the archive (..)."]
+    assert "firm_dir" not in app.session_state  # still on the firm it showed before
+
+
+def test_upload_a_zip_switches_the_firm(app, tiny_firm):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for p in sorted(tiny_firm.rglob("*")):
+            if p.is_file():
+                z.write(p, f"acme/{p.relative_to(tiny_firm).as_posix()}")
+    app.run()
+    open_page(app, "upload")
+    app.file_uploader[0].set_value(("acme.zip", buf.getvalue(), "application/zip"))
+    next(b for b in app.get("form_submit_button") if b.label == "Analyse").click().run()
+    no_failure(app)
+    assert app.session_state["firm_label"] == "Upload: acme.zip"
+    assert Path(app.session_state["firm_dir"]).name == "acme"
+    assert any("Received" in s.value for s in app.success)
+
+
+def test_unexpected_error_shows_no_traceback(app, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("secret internals /etc/passwd")
+
+    monkeypatch.setattr(review, "build_prebill", boom)
+    app.run()
+    open_page(app, "review")
+    assert not app.exception
+    assert len(app.error) == 1 and "Something went wrong" in app.error[0].value
+    assert "secret" not in texts(app)
+
+
+# --------------------------------------------------------------------------- the review session (no UI)
+
+
+@pytest.fixture
+def session(tiny_firm, tmp_path):
+    analysis = analyze(tiny_firm, OCTOBER)
+    store = ReviewStore(f"sqlite:///{tmp_path / 'r.db'}", firm=analysis.firm.firm.law_firm_id, clock=lambda: T0)
+    return analysis, store
+
+
+def reviewed(analysis, store):
+    decisions = store.decisions()
+    return review.apply_decisions(analysis, decisions), decisions
+
+
+def test_prebill_rows_flags_and_totals(session):
+    analysis, store = session
+    prebill = review.build_prebill(*reviewed(analysis, store), "M-100")
+    ids = [r.item_id for r in prebill.entries]
+    assert ids == ["E1", "E2", "E3"]
+    e3 = prebill.row("E3")
+    assert e3.errors and any(f.rule == "vague_narrative" for f in e3.flags)
+    assert prebill.drafts and all(r.evidence for r in prebill.drafts)
+    assert prebill.billable_hours == Decimal("2.8")
+    assert prebill.row("E1").amount == Decimal("225.00")
+    with pytest.raises(ConfigError, match="not on the pre-bill"):
+        prebill.row("E99")
+
+
+def test_approving_an_entry_with_errors_is_refused(session):
+    analysis, store = session
+    prebill = review.build_prebill(*reviewed(analysis, store), "M-100")
+    with pytest.raises(RefusedError, match="E3 has errors") as e:
+        review.approve(store, prebill.row("E3"), "Maria")
+    assert any("vague_narrative" in r for r in e.value.reasons)
+    assert store.history() == []
+
+
+def test_edit_then_the_validator_runs_again(session):
+    analysis, store = session
+    prebill = review.build_prebill(*reviewed(analysis, store), "M-100")
+    outcome = review.save_edits(store, prebill, [
+        {"item_id": "E3", "hours": 2.0, "narrative": "Review Beta's document production (BETA000120-450) for "
+                                                      "privilege and responsiveness", "task_code": "l310",
+         "activity_code": "A104"},
+        {"item_id": "E1", "hours": "abc"},
+    ], "Maria")
+    assert outcome.saved == ["E3"] and outcome.problems == ["E1: hours 'abc' is not a number like 1.5"]
+    prebill = review.build_prebill(*reviewed(analysis, store), "M-100")
+    e3 = prebill.row("E3")
+    assert e3.status == "edited" and e3.version == 1 and "privilege" in e3.narrative
+    assert not any(f.rule == "vague_narrative" for f in e3.flags)
+    # A stale copy of the pre-bill cannot overwrite the edit.
+    stale = review.save_edits(store, review.build_prebill(analysis, {}, "M-100"),
+                              [{"item_id": "E3", "hours": 1.0}], "John")
+    assert stale.saved == [] and stale.conflicts == ["entry E3 was changed by Maria at 10:42 UTC; reload and try again"]
+
+
+def test_accepting_a_draft_makes_an_entry_and_closes_the_gap(session):
+    analysis, store = session
+    before, decisions = reviewed(analysis, store)
+    prebill = review.build_prebill(before, decisions, "M-100")
+    draft = prebill.drafts[0]
+    gap_before = before.summary["gap_hours"]
+    made = review.approve(store, draft, "Maria")  # approving a draft accepts it
+    assert made.item_id == entry_id_for_draft(draft.item_id) and made.status == "pending"
+    after, decisions = reviewed(analysis, store)
+    assert after.summary["gap_hours"] == pytest.approx(gap_before - float(draft.hours))
+    prebill = review.build_prebill(after, decisions, "M-100")
+    assert draft.item_id not in [r.item_id for r in prebill.drafts]
+    assert prebill.row(made.item_id).kind == "entry"
+
+
+def test_assigning_a_matter_moves_time_out_of_the_queue(session):
+    analysis, store = session
+    item = analysis.confirm[0]
+    review.assign_matter(store, analysis, item.activity_id, "M-200", "Maria")
+    after, _ = reviewed(analysis, store)
+    assert item.activity_id not in [c.activity_id for c in after.confirm]
+    assert any(item.activity_id in g.activity_ids and g.matter_id == "M-200" for g in after.gaps)
+    assert analysis.activity(item.activity_id).matter_id is None  # the cached analysis is untouched
+
+
+def test_batch_approve_and_export(session):
+    analysis, store = session
+    applied, decisions = reviewed(analysis, store)
+    outcome = review.approve_clean(store, review.build_prebill(applied, decisions, "M-100"), "Maria")
+    assert outcome.saved == ["E1", "E2"]
+    applied, decisions = reviewed(analysis, store)
+    export = review.export_invoice(applied, decisions, "M-100", "2026-10-001", dt.date(2026, 10, 31))
+    assert export.text.startswith("LEDES1998B[]") and export.entries == 2 and export.unapproved == 1
+    assert export.filename == "M-100_2026-10-001.ledes.txt"
+    with pytest.raises(RefusedError) as e:
+        review.export_invoice(applied, decisions, "M-100", "2026-10-001", dt.date(2026, 10, 31), approved_only=False)
+    assert any(r.startswith("entry E3:") for r in e.value.reasons)
+    letter = review.write_letter("cover", applied, decisions, "M-100", today=dt.date(2026, 11, 2), export=export)
+    assert "Acme" in letter.markdown and letter.docx[:2] == b"PK"
+
+
+def test_gap_figures(session):
+    analysis, _ = session
+    figures = {f.matter_id: f for f in review.matter_figures(analysis)}
+    total_gap = sum(f.gap_hours for f in figures.values())
+    assert float(total_gap) == pytest.approx(analysis.summary["gap_hours"])
+    days = review.daily_figures(analysis)
+    assert sum(d["entered_hours"] for d in days) == pytest.approx(analysis.summary["entered_hours"])
+    gap = analysis.gaps[0]
+    acts, drafts = review.gap_detail(analysis, gap)
+    assert [a.activity_id for a in acts] == gap.activity_ids and drafts
