@@ -351,7 +351,7 @@ def _time_and_fees(b: LetterBrief) -> str:
         return (f"During the period, {hours(b.period_hours)} hours were recorded, for fees of {money(b.period_fees)}."
                 f" Time recorded on this matter to date, through {long_date(b.period_end)}:"
                 f" {hours(b.hours_to_date)} hours, for fees of {money(b.fees_to_date)}.")
-    basis = {"flat": "a flat fee", "contingency": "a contingency fee", "pro_bono": "a pro bono basis"}.get(
+    basis = {"flat": "a flat-fee basis", "contingency": "a contingency-fee basis", "pro_bono": "a pro bono basis"}.get(
         b.billing_type, "an agreed basis")
     return (f"During the period, {hours(b.period_hours)} hours were recorded. Time recorded on this matter to"
             f" date, through {long_date(b.period_end)}: {hours(b.hours_to_date)} hours. We handle this matter on"
@@ -383,6 +383,11 @@ _VERBS = {
     "edit", "edited", "negotiate", "negotiated", "file", "filed", "summarize", "summarized", "strategy",
     "discussion", "discuss", "discussed", "work", "worked", "respond", "responded", "update", "updated",
     "travel", "travelled", "traveled", "appear", "appeared", "outline", "outlined", "organize", "organized",
+    "weekly", "daily", "monthly", "status", "follow", "follow-up", "further", "initial", "receive", "received",
+    "emails", "e-mails", "communications", "communicate", "correspond", "conferences", "teleconference",
+    "videoconference", "video", "zoom", "memo", "memorandum", "letter", "letters", "client", "team", "internal",
+    "begin", "continue", "continued", "complete", "completed", "coordinate", "coordinated", "compile", "compiled",
+    "calculate", "assess", "evaluate", "identify", "investigate", "collect", "gather", "plan", "schedule",
 }
 
 
