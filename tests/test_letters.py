@@ -113,7 +113,7 @@ def test_flat_fee_status_letter_speaks_of_hours_not_fees():
     entries = [entry("F1", 5, "22547", "1.0", matter="1326", task="C200", activity="A104")]
     brief = status_brief(firm, "1326", entries, JAN, dt.date(1999, 2, 3))
     text = render_letter(brief)
-    assert "flat fee" in text and "$" not in text.split("## Time and fees")[1].split("## Looking ahead")[0]
+    assert "flat-fee basis" in text and "$" not in text.split("## Time and fees")[1].split("## Looking ahead")[0]
     assert letter_problems(text, brief) == []
 
 
