@@ -203,8 +203,8 @@ def build_invoice(
             reasons.append(f"matter {matter_id} is billed at a flat fee but matters.csv gives no flat_fee")
         else:
             lines.append(LineItem(
-                line_number=number(), type="IF", units=Decimal("1"), adjustment=matter.flat_fee,
-                total=matter.flat_fee, date=period.end,
+                line_number=number(), type="IF", units=Decimal("1"), adjustment=_money(matter.flat_fee),
+                total=_money(matter.flat_fee), date=period.end,
                 description=clean_text(f"Flat fee for {matter.name}, {period.start:%m/%d/%Y} to {period.end:%m/%d/%Y}"),
             ))
     elif matter.billing_type == "pro_bono":
@@ -238,8 +238,9 @@ def build_invoice(
     if reasons:
         raise RefusedError(f"cannot build invoice {invoice_number} for matter {matter_id}", reasons)
     if not lines:
+        what = "expenses (its fees are contingent)" if matter.billing_type == "contingency" else "entries or expenses"
         raise RefusedError(f"nothing to invoice for matter {matter_id}",
-                           [f"matter {matter_id} has no entries or expenses from {period.start} to {period.end}"])
+                           [f"matter {matter_id} has no {what} from {period.start} to {period.end}"])
     return Invoice(
         invoice_date=invoice_date, invoice_number=invoice_number,
         client_id=client.ledes_client_id if client else matter.client_id,
