@@ -533,3 +533,36 @@ def test_any_invoice_we_build_passes_the_validator_and_round_trips(rows, discoun
     back = read_ledes_1998b(text)
     assert back.model_dump() == inv.model_dump()
     assert back.total == sum(li.total for li in back.lines)
+
+
+def test_contingency_matter_invoices_expenses_only_and_pro_bono_nothing():
+    firm = spec_firm()
+    firm.matters.append(Matter(matter_id="C-1", client_id="C1", name="Ruiz v. Transit", status="open",
+                               billing_type="contingency", code_set="litigation", client_matter_id="R-1"))
+    firm.matters.append(Matter(matter_id="PB-1", client_id="C1", name="Tenant clinic", status="open",
+                               billing_type="pro_bono", code_set="none", client_matter_id="P-1"))
+    work = [entry("T1", 4, "22547", "2.0", matter="C-1")]
+    inv = build_invoice(work, [expense("X1", 5, "40.00", matter="C-1")], firm, "C-1", "C1", dt.date(1999, 2, 1), JAN)
+    assert [li.type for li in inv.lines] == ["E"] and inv.total == Decimal("40.00")
+    with pytest.raises(RefusedError, match="nothing to invoice") as e:
+        build_invoice(work, [], firm, "C-1", "C1", dt.date(1999, 2, 1), JAN)
+    assert "contingent" in e.value.reasons[0]
+    with pytest.raises(RefusedError) as e:
+        build_invoice([entry("T2", 4, "22547", "1.0", matter="PB-1", task="", activity="")], [], firm, "PB-1",
+                      "P1", dt.date(1999, 2, 1), JAN)
+    assert "pro bono" in e.value.reasons[0]
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    from assistant.commands import ledes as command
+
+    target = tmp_path / "inv.txt"
+    target.write_text("old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(command.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        command.write_atomically(target, b"new")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["inv.txt"]
