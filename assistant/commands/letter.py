@@ -39,7 +39,12 @@ def run(ns) -> int:
         period = _period(ns, today)
         brief = status_brief(firm, ns.matter, entries, period, today,
                              upcoming_events(ns.firm, firm, ns.matter, today))
-    text = write_letter(brief, engine=_engine(), template=load_template(ns.kind, ns.firm))
+    engine = _engine()
+    try:
+        text = write_letter(brief, engine=engine, template=load_template(ns.kind, ns.firm))
+    finally:
+        if engine is not None:
+            engine.close()
     if suffix == ".md":
         write_atomically(ns.out, text.encode("utf-8"))
     else:
