@@ -18,43 +18,74 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f|\[\]{}<>]+")
 _SPACE = re.compile(r"\s+")
 _DOC_EXT = re.compile(r"\.(docx?|pdf|xlsx?|pptx?|txt|rtf|msg|eml)$", re.IGNORECASE)
 _DOC_VERSION = re.compile(r"[\s_-]*(v\d+|final|draft|redline|clean)$", re.IGNORECASE)
+_CALL_LOG = re.compile(r"^(inbound|outbound|incoming|outgoing)?\s*(phone\s+)?call\s+(from|to)\b", re.IGNORECASE)
+_WITH_PERSON = re.compile(
+    r"^(meeting|call|conference|conference call|phone call|video call|zoom|teams call|lunch|discussion)\s+with\s+"
+    r"((?-i:[A-Z])[\w.'-]*\s*){1,4}(\s*(re:?|regarding|about|on)\s+|\s*[-–—:]\s*)?", re.IGNORECASE)
+_PAREN_TOPIC = re.compile(r"\(([^()]{3,})\)\s*$")
 MAX_TOPIC = 80
 
 _DOC_VERB = {"created": "Draft", "edited": "Revise", "finalized": "Finalize"}
 
 
-def narrate_offline(draft: Draft, activities: list[Activity], firm: FirmData) -> str:
+def narrate_offline(draft: Draft, activities: list[Activity], firm: FirmData, *,
+                    context: list[Activity] = ()) -> str:
     """One task's narrative from its evidence (the activities a draft lists)."""
+    return narrate(draft, activities, firm, context=context)[0]
+
+
+def narrate(draft: Draft, activities: list[Activity], firm: FirmData, *,
+            context: list[Activity] = ()) -> tuple[str, list[str]]:
+    """The narrative, and the ids of any `context` activities it borrowed its subject from.
+
+    `context` is the rest of the day's evidence on the matter: a call log has no subject, but the
+    same day's emails and meetings *with the same people* usually say what the call was about.
+    Borrowed evidence is returned so the draft can cite it: a narrative claims only what its
+    evidence shows.
+    """
     acts = [a for a in activities if a.activity_id in set(draft.evidence)] or activities
     if not acts:
-        return "Review file materials"  # unreachable for a real draft: every draft has evidence
+        return "Review file materials", []  # unreachable for a real draft: every draft has evidence
     matter = firm.matter(draft.matter_id)
     matter_name = matter.name if matter else draft.matter_id
     kinds = Counter(_family(a) for a in acts)
     lead_family = max(kinds, key=lambda f: (sum(a.minutes for a in acts if _family(a) == f), f))
     lead = [a for a in acts if _family(a) == lead_family]
     people = _people(acts, firm)
-    topic = _topic(lead, firm, matter) or _topic(acts, firm, matter) or matter_name
+    borrowed: list[str] = []
+    topic = _topic(lead, firm, matter) or _topic(acts, firm, matter)
+    if not topic:
+        own = {a.activity_id for a in acts}
+        who = {c for a in acts for c in a.counterparties} | {n for a in acts for n in a.participant_names}
+        related = [a for a in context if a.activity_id not in own and a.kind != "call"
+                   and who & ({*a.counterparties} | {*a.participant_names})]
+        topic = _topic(related, firm, matter)
+        if topic:
+            borrowed = [a.activity_id for a in related if _subject(a.title, matter) == topic]
+    topic = topic or matter_name
 
     if lead_family == "meeting":
-        return _join(("Conference with " + people) if people else "Attend meeting", topic)
-    if lead_family == "call":
+        text = _join(("Conference with " + people) if people else "Attend meeting", topic)
+    elif lead_family == "call":
         verb = "Telephone conferences" if len(lead) > 1 else "Telephone conference"
-        return _join(f"{verb} with {people or 'client'}", topic)
-    if lead_family == "document":
-        doc = _document_name(lead[0].title) or topic
-        action = lead[-1].title and _doc_action(lead)
-        return f"{action} {doc}"
-    sent = any(a.kind == "email_sent" for a in lead)
-    received = any(a.kind == "email_received" for a in lead)
-    who = people or "client"
-    if sent and received:
-        head = f"Exchange correspondence with {who}"
-    elif sent:
-        head = f"Draft correspondence to {who}"
+        text = _join(f"{verb} with {people or 'client'}", topic)
+    elif lead_family == "document":
+        doc = _subject(_document_name(lead[0].title), matter, keep_case=True) or topic
+        text = f"{_doc_action(lead)} {doc}"
+        if len(text.split()) < 5:
+            text = f"{text} for {matter_name}"  # "Revise Deposition Outline" alone is too thin for most clients
     else:
-        head = f"Review correspondence from {who}"
-    return _join(head, topic)
+        sent = any(a.kind == "email_sent" for a in lead)
+        received = any(a.kind == "email_received" for a in lead)
+        who = people or "client"
+        if sent and received:
+            head = f"Exchange correspondence with {who}"
+        elif sent:
+            head = f"Draft correspondence to {who}"
+        else:
+            head = f"Review correspondence from {who}"
+        text = _join(head, topic)
+    return text, borrowed
 
 
 def clean(text: str) -> str:
@@ -115,20 +146,34 @@ def _topic(acts: list[Activity], firm: FirmData, matter) -> str:
     return best
 
 
-def _subject(title: str, matter) -> str:
+def _subject(title: str, matter, *, keep_case: bool = False) -> str:
     t = _PREFIX.sub("", clean(title))
     if matter is not None:
         for ref in sorted({matter.matter_id, matter.client_matter_id, matter.name, *matter.references}, key=len,
                           reverse=True):
             if ref and len(ref) >= 3:
                 t = re.sub(re.escape(ref), " ", t, flags=re.IGNORECASE)
-    t = re.sub(r"^[\s\-–—:/,.#()]+|[\s\-–—:/,#(]+$", "", _SPACE.sub(" ", t)).strip()
-    t = re.sub(r"\(\s*\)", "", t).strip()
+    t = _trim(t)
+    if _CALL_LOG.match(t):
+        return ""  # "Inbound call from +1 516…" says who, not what
+    inner = _PAREN_TOPIC.search(t)
+    if inner and _WITH_PERSON.match(t):
+        t = inner.group(1)  # "Meeting with Margaret Ostrander (privilege log)" → "privilege log"
+    else:
+        t = _WITH_PERSON.sub("", t)
+    t = _trim(re.sub(r"\s+discussion$", "", _trim(t), flags=re.IGNORECASE))
     if len(t) < 3 or t.casefold() in {"call", "meeting", "email", "update", "follow up", "question", "hi"}:
         return ""
     if len(t) > MAX_TOPIC:
         t = t[:MAX_TOPIC].rsplit(" ", 1)[0]
+    if keep_case:
+        return t
     return t[0].lower() + t[1:] if t[:1].isupper() and not t[:2].isupper() else t
+
+
+def _trim(t: str) -> str:
+    t = re.sub(r"^[\s\-–—:/,.#()]+|[\s\-–—:/,#(]+$", "", _SPACE.sub(" ", t)).strip()
+    return re.sub(r"\(\s*\)", "", t).strip()
 
 
 def _document_name(title: str) -> str:

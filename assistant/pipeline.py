@@ -24,7 +24,7 @@ from .models import (
     SOURCES, Activity, ConfirmItem, Draft, Expense, FirmData, Gap, Model, Period, RecordCounts, Rejection,
     SourceResult, TimeEntry,
 )
-from .narratives import narrate_offline
+from .narratives import narrate
 from .worktime import KeyResult, analyse_keys, entries_without_evidence, local_date
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,7 @@ def drafts_and_gaps(keys: list[KeyResult], firm: FirmData, *, engine=None,
     gaps: list[Gap] = []
     drafts: list[Draft] = []
     evidence: dict[str, list[Activity]] = {}
+    context: dict[str, list[Activity]] = {}
     for k in keys:
         if k.gap_hours <= 0:
             continue
@@ -181,12 +182,14 @@ def drafts_and_gaps(keys: list[KeyResult], firm: FirmData, *, engine=None,
             draft = Draft(draft_id=draft_id(tk_id, day, matter_id, ids), date=day, timekeeper_id=tk_id,
                           matter_id=matter_id, hours=slot.hours, narrative="", evidence=ids,
                           confidence=round(min(a.match_confidence for a in slot.activities), 2))
-            draft.narrative = narrate_offline(draft, slot.activities, firm)
+            draft.narrative, borrowed = narrate(draft, slot.activities, firm, context=k.activities)
+            draft.evidence += borrowed
             evidence[draft.draft_id] = slot.activities
+            context[draft.draft_id] = k.activities
             drafts.append(draft)
-    _code_drafts(drafts, firm)
+    _code_drafts(drafts, evidence, firm)
     if engine is not None and getattr(engine, "name", "offline") != "offline":
-        drafts = _narrate_with(engine, drafts, evidence, firm, progress)
+        drafts = _narrate_with(engine, drafts, context, firm, progress)
     return drafts, gaps
 
 
@@ -196,24 +199,38 @@ def draft_id(timekeeper_id: str, day: dt.date, matter_id: str, evidence_ids: lis
     return "D" + hashlib.blake2b(raw.encode(), digest_size=6).hexdigest()
 
 
-def _code_drafts(drafts: list[Draft], firm: FirmData) -> None:
-    try:
-        from .codes import suggest_codes
-    except ImportError:  # the coder ships with the codes module; without it drafts stay uncoded
-        return
+def _code_drafts(drafts: list[Draft], evidence: dict[str, list[Activity]], firm: FirmData) -> None:
+    from .codes import suggest_many
+
+    by_set: dict[str, list[Draft]] = defaultdict(list)
     for d in drafts:
         matter = firm.matter(d.matter_id)
-        if matter is None or matter.code_set == "none":
-            continue
-        s = suggest_codes(d.narrative, matter.code_set)
-        if not s.needs_review:
-            d.task_code, d.activity_code = s.task_code, s.activity_code
+        if matter is not None and matter.code_set != "none":
+            by_set[matter.code_set].append(d)
+    for code_set, group in sorted(by_set.items()):
+        hints = [_lead_kind(evidence[d.draft_id]) for d in group]
+        for d, s in zip(group, suggest_many([d.narrative for d in group], code_set, kind_hints=hints)):
+            if not s.needs_review:
+                d.task_code, d.activity_code = s.task_code, s.activity_code
 
 
-def _narrate_with(engine, drafts, evidence, firm, progress):
+def _lead_kind(activities: list[Activity]) -> str:
+    return max(activities, key=lambda a: (a.minutes, a.activity_id)).kind
+
+
+def _narrate_with(engine, drafts: list[Draft], context: dict[str, list[Activity]], firm: FirmData,
+                  progress: Progress | None) -> list[Draft]:
+    """A model rewrites the offline narratives; its engine gates every answer and keeps the offline one on refusal."""
     from .engines.base import NarrateItem
 
-    items = [NarrateItem.for_draft(d, evidence[d.draft_id], firm) for d in drafts]
+    items = []
+    for d in drafts:
+        matter = firm.matter(d.matter_id)
+        client = firm.client(matter.client_id) if matter else None
+        tk = firm.timekeeper(d.timekeeper_id)
+        items.append(NarrateItem(draft=d, activities=context[d.draft_id], firm=firm,
+                                 matter_name=matter.name if matter else "", client_name=client.name if client else "",
+                                 timekeeper_name=tk.name if tk else ""))
     _tick(progress, "drafts", 0, len(items))
     out = engine.narrate(items)
     _tick(progress, "drafts", len(items), len(items))
