@@ -132,7 +132,7 @@ def _base(firm: FirmData, matter_id: str, kind: LetterKind, letter_date: dt.date
     if matter is None:
         raise RefusedError(f"no matter {matter_id} in the firm folder", [f"matter {matter_id} is unknown"])
     client = firm.client(matter.client_id)
-    contact = _billing_contact(firm, matter)
+    recipient_name, recipient_email = _recipient(firm, matter, kind)
     lead = firm.timekeeper(matter.lead_timekeeper_id) if matter.lead_timekeeper_id else None
     mine = [e for e in entries if e.matter_id == matter_id]
     in_period = [e for e in mine if period.contains(e.date)]
@@ -142,8 +142,7 @@ def _base(firm: FirmData, matter_id: str, kind: LetterKind, letter_date: dt.date
         kind=kind, letter_date=letter_date, firm_name=firm.firm.name, firm_address=list(firm.firm.address),
         payment_terms=firm.firm.payment_terms, payment_link=firm.firm.payment_link,
         client_name=client.name if client else matter.client_id,
-        recipient_name=contact[0] if contact else "Accounts Payable",
-        recipient_email=contact[1] if contact else (client.billing_email if client else ""),
+        recipient_name=recipient_name, recipient_email=recipient_email,
         matter_id=matter.matter_id, matter_name=matter.name, client_matter_id=matter.client_matter_id,
         billing_type=matter.billing_type, period_start=period.start, period_end=period.end,
         work=_phases(in_period, firm, matter),
@@ -155,14 +154,24 @@ def _base(firm: FirmData, matter_id: str, kind: LetterKind, letter_date: dt.date
     )
 
 
-def _billing_contact(firm: FirmData, matter: Matter) -> tuple[str, str] | None:
-    contacts = [c for c in firm.contacts if c.client_id == matter.client_id]
+def _recipient(firm: FirmData, matter: Matter, kind: LetterKind) -> tuple[str, str]:
+    """Who the letter goes to: never opposing counsel or another outsider listed among the matter's contacts.
+
+    Cover letters go to the named contact whose address is the client's billing email, else to the
+    client's own contact on the matter; status reports to the client's own contact on the matter.
+    Without one, "Accounts Payable" at the billing email.
+    """
     client = firm.client(matter.client_id)
-    for c in sorted(contacts, key=lambda c: (c.matter_id != matter.matter_id,
-                                             not (client and c.email == client.billing_email.lower()))):
-        if not c.matter_id or c.matter_id == matter.matter_id:
-            return c.name, c.email
-    return None
+    billing = client.billing_email.lower() if client else ""
+    domains = set(client.domains if client else []) | ({billing.rsplit("@", 1)[-1]} if "@" in billing else set())
+    own = [c for c in firm.contacts if c.client_id == matter.client_id and c.email
+           and c.email.lower().rsplit("@", 1)[-1] in domains and c.matter_id in ("", matter.matter_id)]
+    ranked = sorted(own, key=lambda c: (c.matter_id != matter.matter_id,))
+    if kind == "cover":
+        ranked = sorted(ranked, key=lambda c: c.email.lower() != billing)
+    if ranked:
+        return ranked[0].name, ranked[0].email
+    return "Accounts Payable", client.billing_email if client else ""
 
 
 def _rate(e: TimeEntry, firm: FirmData, matter: Matter) -> Decimal | None:

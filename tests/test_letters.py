@@ -23,6 +23,7 @@ JAN = Period(start=dt.date(1999, 1, 1), end=dt.date(1999, 1, 31))
 
 def firm_with_contact():
     firm = spec_firm()
+    firm.clients[0].domains = ["one.example"]
     firm.contacts.append(Contact(client_id="C1", name="Dana Lee", email="dlee@one.example", matter_id="0528"))
     firm.contacts.append(Contact(client_id="C1", name="Sam Park", email="spark@one.example"))
     firm.matters[0].lead_timekeeper_id = "22547"
@@ -49,8 +50,8 @@ def cover():
     return cover_brief(firm, "0528", inv, ENTRIES), inv
 
 
-def status(upcoming=()):
-    return status_brief(firm_with_contact(), "0528", ENTRIES, JAN, dt.date(1999, 2, 3), upcoming)
+def status(upcoming=(), firm=None):
+    return status_brief(firm or firm_with_contact(), "0528", ENTRIES, JAN, dt.date(1999, 2, 3), upcoming)
 
 
 # --------------------------------------------------------------------------- the facts
@@ -331,3 +332,19 @@ def test_facts_quoted_from_narratives_are_grounded():
     text = render_letter(brief)
     assert "Judge Alvarez" in text and "March 3, 2025" in text and "Courtroom 4B" in text
     assert letter_problems(text, brief) == []
+
+
+def test_letters_never_go_to_opposing_counsel():
+    firm = spec_firm()
+    firm.clients[0].domains = ["one.example"]
+    firm.contacts = [
+        Contact(client_id="C1", name="Jonathan Pryce", email="jpryce@opposing.example", matter_id="0528"),
+        Contact(client_id="C1", name="Dana Lee", email="dlee@one.example", matter_id="0528"),
+        Contact(client_id="C1", name="Pat Payables", email="ap@one.example"),
+    ]
+    inv = invoice(ENTRIES)
+    assert cover_brief(firm, "0528", inv, ENTRIES).recipient_name == "Pat Payables"  # the billing contact
+    assert status(firm=firm).recipient_name == "Dana Lee"  # the client's own contact on the matter
+    firm.contacts = firm.contacts[:1]
+    assert cover_brief(firm, "0528", inv, ENTRIES).recipient_name == "Accounts Payable"
+    assert cover_brief(firm, "0528", inv, ENTRIES).recipient_email == "ap@one.example"
