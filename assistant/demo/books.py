@@ -180,16 +180,17 @@ def write_entries(keys: dict, roster: Roster, weekdays: list[dt.date], rng: rand
         groups = task_groups(info.acts)
         only_calls = all(a.kind == "call" for a in info.acts)
         r = rng.random()
-        if only_calls and info.worked_minutes <= 6 and day in next_day and r < 0.4:
+        if only_calls and info.worked_minutes <= 6 and day in next_day and r < 0.5:
             info.plan = "late"
             text, task, act = narrate(groups[0], m)
+            text += f" on {day.month}/{day.day}"
             later = next_day[day]
             e = add(Entry(later, tk, mid, TENTH, text, task, act, rate), (tk, later, mid))
             if (tk, later, mid) not in keys:
                 no_evidence.append(e)
-        elif r < 0.12:
+        elif r < 0.13:
             info.plan = "missing"
-        elif info.worked_minutes >= 30 and r < 0.19:
+        elif info.worked_minutes >= 30 and r < 0.21:
             info.plan = "under"
             biggest = max(groups, key=lambda g: (union_minutes([(a.start, a.end) for a in g]), g[0].start))
             text, task, act = narrate(biggest, m)
@@ -199,12 +200,16 @@ def write_entries(keys: dict, roster: Roster, weekdays: list[dt.date], rng: rand
             add(Entry(day, tk, mid, hours, text, task, act, rate), key)
         else:
             info.plan = "full"
+            written: dict[str, Entry] = {}
             for g in groups:
                 text, task, act = narrate(g, m)
                 h = hours_up(union_minutes([(a.start, a.end) for a in g])).quantize(TENTH)
                 if rng.random() < 0.12:
                     h += TENTH
-                add(Entry(day, tk, mid, h, text, task, act, rate), key)
+                if text in written:  # two meetings on the same subject: one entry, as a biller writes it
+                    written[text].hours += h
+                    continue
+                written[text] = add(Entry(day, tk, mid, h, text, task, act, rate), key)
 
     planted = _plant(keys, by_key, entries, roster, weekdays, rng, attorneys, no_evidence)
     return entries, planted, no_evidence

@@ -359,6 +359,10 @@ class Planner:
         groups: list = []
         for m in today:
             groups += self.matter_day(k, d, m)
+        # A quick call on a matter not otherwise touched today: the 6-minute call that gets lost.
+        others = [m for m in mine if m not in today and self.call_people(m)]
+        if others and rng.random() < (0.3 if k.is_lawyer else 0.1):
+            groups.append(self.g_call(k, d, rng.choice(others), minutes=rng.choice([2, 3, 4, 5, 6])))
         rng.shuffle(groups)
         self.lay_out(tk, d, groups, 8 * 60 + rng.randrange(0, 50, 5), 18 * 60 + 45)
         self.noise(k, d)
@@ -436,7 +440,7 @@ class Planner:
         tk = k.timekeeper_id
         th, who, need_ref, topic = self.thread(tk, m)
         if injection:
-            th, need_ref = None, True
+            th, need_ref, topic = None, True, self.topic_for(m)
             who = next((p for p in m.contacts if p.side == "client"), who)
         real_topic = topic if th is None else self._thread_topic(m, th)
         mail = self.compose(who, [k.person], m, real_topic, th, need_ref, received=True, keeper=k, injection=injection)
@@ -484,11 +488,11 @@ class Planner:
                 return tp
         return m.topics[0]
 
-    def g_call(self, k: Keeper, d: dt.date, m: MatterSpec):
+    def g_call(self, k: Keeper, d: dt.date, m: MatterSpec, minutes: int = 0):
         tk = k.timekeeper_id
         who = self.rng.choice(self.call_people(m))
         topic = self.topic_for(m)
-        minutes = self.rng.choice([2, 3, 4, 5, 6, 6, 8, 10, 12, 15, 18, 24])
+        minutes = minutes or self.rng.choice([2, 3, 4, 5, 6, 6, 8, 10, 12, 15, 18, 24])
 
         def place(t: int) -> None:
             self.add_call(k, t * 60, (t + minutes) * 60, who.phone, m, topic, who)
