@@ -121,7 +121,7 @@ def status_brief(firm: FirmData, matter_id: str, entries: list[TimeEntry], perio
                  upcoming: Iterable[UpcomingEvent] = ()) -> LetterBrief:
     """The facts of a status report: the period's work, hours and fees to date, what is coming up."""
     brief = _base(firm, matter_id, "status", today, period, entries)
-    brief.upcoming = sorted((e for e in upcoming if e.date > period.end or e.date >= today),
+    brief.upcoming = sorted((e for e in upcoming if e.date >= today),
                             key=lambda e: (e.date, e.time, e.title))
     return brief
 
