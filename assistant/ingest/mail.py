@@ -176,6 +176,11 @@ _WANTED = {
 }
 _MULTI = {"to", "cc", "from"}
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
+_ALL_HEADER_LINES = re.compile(r"(?:(?:[!-9;-~]+:|[ \t])[^\n]*(?:\n|\Z))*")
+_ANY_HEADER = re.compile(r"^[!-9;-~]+:", re.M)
+_WANTED_HEADER = re.compile(
+    r"^(" + "|".join(sorted(_WANTED, key=len, reverse=True)) + r"):([^\n]*(?:\n[ \t][^\n]*)*)", re.M | re.I
+)
 
 
 def _read_head(raw: bytes) -> tuple[dict[str, str], bool, bytes]:
@@ -211,6 +216,12 @@ def _scan_headers(block: bytes) -> tuple[dict[str, str], bool, int | None]:
     except UnicodeDecodeError:
         text = mailtext.decode_bytes(block, "windows-1252")
     found: dict[str, str] = {}
+    if _ALL_HEADER_LINES.fullmatch(text):  # the usual case: one regex pass, no line loop
+        for m in _WANTED_HEADER.finditer(text):
+            value = m.group(2)
+            value = "".join(v.rstrip("\r") for v in value.split("\n")) if "\n" in value else value.rstrip("\r")
+            _store(found, m.group(1).lower(), value)
+        return found, _ANY_HEADER.search(text) is not None, None
     seen = False
     stop = None
     name = ""
