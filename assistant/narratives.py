@@ -110,12 +110,27 @@ def _family(a: Activity) -> str:
     return {"meeting": "meeting", "call": "call", "document": "document"}.get(a.kind, "correspondence")
 
 
-def _people(acts: list[Activity], firm: FirmData) -> str:
-    by_key = {}
+_CONTACT_NAMES: dict[int, tuple[list, dict[str, str]]] = {}
+
+
+def _contact_names(firm: FirmData) -> dict[str, str]:
+    """Normalised email/phone → contact name, built once per firm (narrating is per draft)."""
+    cached = _CONTACT_NAMES.get(id(firm.contacts))
+    if cached is not None and cached[0] is firm.contacts:
+        return cached[1]
+    by_key: dict[str, str] = {}
     for c in firm.contacts:
         for k in (normalize_email(c.email), normalize_phone(c.phone)):
             if k:
                 by_key.setdefault(k, c.name)
+    if len(_CONTACT_NAMES) > 8:
+        _CONTACT_NAMES.clear()
+    _CONTACT_NAMES[id(firm.contacts)] = (firm.contacts, by_key)
+    return by_key
+
+
+def _people(acts: list[Activity], firm: FirmData) -> str:
+    by_key = _contact_names(firm)
     names: list[str] = []
     for a in acts:
         found = [n for n in a.participant_names if n.strip()]
