@@ -195,7 +195,7 @@ class Coder:
                 row = proba[i] * weights
                 proba[i] = row / row.sum()
         best = proba.argmax(axis=1)
-        return [classes[j] for j in best], [float(proba[i, j]) for i, j in enumerate(best)]
+        return [str(classes[j]) for j in best], [float(proba[i, j]) for i, j in enumerate(best)]
 
 
 def train(rows: list[LabelledNarrative]) -> Coder:
@@ -236,8 +236,10 @@ def suggest_many(narratives: list[str], code_set: str, *,
 
 def run_coding_eval(rows: list[LabelledNarrative] | None = None, *, verbose: bool = False) -> dict:
     """Train on the `train` split, score the `test` split: top-1 accuracy, review rate, per code set."""
-    rows = rows if rows is not None else load_labelled()
-    coder = train([r for r in rows if r.split == "train"])
+    if rows is None:
+        rows, coder = load_labelled(), default_coder()   # the shipped coder is trained on exactly this split
+    else:
+        coder = train([r for r in rows if r.split == "train"])
     test = [r for r in rows if r.split == "test"]
     by_set: dict[str, dict] = {}
     totals = {"task_right": 0, "task_n": 0, "act_right": 0, "review": 0, "accepted": 0, "accepted_right": 0}
