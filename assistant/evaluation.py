@@ -6,7 +6,7 @@ in evals/coding/, held-out split) and `flags` (labelled entries in evals/flags/)
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -72,14 +72,24 @@ def run_gap_eval(seeds: tuple[int, ...] = GAP_SEEDS, attorneys: int = 5, month: 
     }
 
 
-def _external(module: str, function: str) -> Callable[[], dict[str, Any]]:
+EVALS_DIR = Path(__file__).resolve().parent.parent / "evals"
+
+
+def _from_evals(relative: str, function: str) -> Callable[[], dict[str, Any]]:
+    """A runner kept beside its labelled data in evals/ (a folder, not part of the installed package)."""
     def run() -> dict[str, Any]:
-        return getattr(importlib.import_module(module), function)()
+        path = EVALS_DIR / relative
+        spec = importlib.util.spec_from_file_location(f"tenths_evals_{path.parent.name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, function)()
     return run
 
 
 DATASETS: dict[str, Callable[[], dict[str, Any]]] = {
     "gaps": run_gap_eval,
+    "coding": _from_evals("coding/run.py", "run"),
+    "flags": _from_evals("flags/__init__.py", "run_flags_eval"),
 }
 
 
