@@ -53,6 +53,10 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
 }
 RULE_IDS = tuple(DEFAULT_SEVERITY)
 
+MAX_ANALYSED = 2000
+"""Narrative rules read at most this many characters: real narratives are far shorter, and a
+pathological one must not stall a check."""
+
 DUPLICATE_SIMILARITY = 0.8
 """Token-set Jaccard similarity (stop words removed) at or above which two narratives are the same."""
 
@@ -256,7 +260,7 @@ def _soft_pieces(clause: str, past: bool = False) -> list[tuple[str, str]]:
     sep_before = ""
     pos = 0
     for m in _SOFT_SPLIT.finditer(clause):
-        following = clause[m.end():]
+        following = clause[m.end():m.end() + 80]
         nxt = _tokens(following[:40])
         if not nxt:
             continue
@@ -269,7 +273,7 @@ def _soft_pieces(clause: str, past: bool = False) -> list[tuple[str, str]]:
             starts_task = True  # review/revise: the slash joins verbs; objectless verbs merge below
         if not starts_task or _COMPOUNDS.match(following):
             continue
-        before_tokens = _tokens(clause[pos:m.start()])
+        before_tokens = _tokens(clause[max(pos, m.start() - 300):m.start()])
         # "meet with client to review documents and prepare for deposition": one purpose, one task.
         if any(t == "to" and n in VERB_FORMS for t, n in zip(before_tokens, before_tokens[1:])) \
                 and "," not in sep and "/" not in sep:
@@ -287,7 +291,7 @@ def segment_tasks(narrative: str) -> list[str]:
     so "prepare for and attend deposition", "review and analyze report" and "draft/revise motion" are
     one task each. A clause with no task head ("Smith; Jones") belongs to the task before it.
     """
-    text = _norm(narrative)
+    text = _norm(narrative[:MAX_ANALYSED])
     first = _tokens(text[:40])
     past = bool(first) and first[0] in _PAST
     clauses: list[tuple[str, str]] = []
@@ -353,7 +357,7 @@ def _names(text: str) -> list[str]:
 
 def vague_reason(narrative: str) -> tuple[str, str] | None:
     """(what is wrong, what to add) when the narrative does not say what was done, else None."""
-    text = _norm(narrative).rstrip(" .;,")
+    text = _norm(narrative[:MAX_ANALYSED]).rstrip(" .;,")
     toks = _tokens(text)
     low = " ".join(toks)
     if not toks:
@@ -512,10 +516,16 @@ def _fmt_minutes(minutes: Decimal) -> str:
 
 def narrative_similarity(a: str, b: str) -> float:
     """Jaccard similarity of the narratives' token sets, stop words and punctuation removed."""
-    ta = {t for t in _tokens(_norm(a)) if t not in STOP}
-    tb = {t for t in _tokens(_norm(b)) if t not in STOP}
+    return _jaccard(_token_set(a), _token_set(b), a, b)
+
+
+def _token_set(text: str) -> frozenset[str]:
+    return frozenset(t for t in _tokens(_norm(text[:5 * MAX_ANALYSED])) if t not in STOP)
+
+
+def _jaccard(ta: frozenset[str], tb: frozenset[str], a: str, b: str) -> float:
     if not ta and not tb:
-        return 1.0 if _tokens(a) == _tokens(b) else 0.0
+        return 1.0 if _tokens(a[:MAX_ANALYSED]) == _tokens(b[:MAX_ANALYSED]) else 0.0
     return len(ta & tb) / len(ta | tb)
 
 
@@ -537,13 +547,16 @@ def duplicate(entries: Iterable[TimeEntry], *, threshold: float = DUPLICATE_SIMI
     for e in entries:
         groups[(e.timekeeper_id, e.date, e.matter_id, e.hours.normalize())].append(e)
     for group in groups.values():
+        if len(group) < 2:
+            continue
+        sets = {id(e): _token_set(e.narrative) for e in group}
         for e in group:
             twins = [o for o in group if o is not e and o.entry_id != e.entry_id
-                     and narrative_similarity(o.narrative, e.narrative) >= threshold]
+                     and _jaccard(sets[id(o)], sets[id(e)], o.narrative, e.narrative) >= threshold]
             if not twins:
                 continue
             other = twins[0]
-            same = narrative_similarity(other.narrative, e.narrative) == 1
+            same = _jaccard(sets[id(other)], sets[id(e)], other.narrative, e.narrative) == 1
             flags.append(_flag(
                 "duplicate", e.entry_id,
                 f"same timekeeper, date, matter and hours ({e.hours} h) as entry {other.entry_id}, "
@@ -710,7 +723,7 @@ _CLERICAL_ANYWHERE = [
 
 def clerical_reason(narrative: str) -> str | None:
     """What clerical/administrative work the narrative describes, or None."""
-    text = _norm(narrative)
+    text = _norm(narrative[:MAX_ANALYSED])
     for clause in re.split(r"\s*[;\n]\s*|\.\s+(?=[A-Z])", text):
         for pattern, what in _CLERICAL_ANYWHERE:
             if pattern.search(clause.strip()):

@@ -327,3 +327,25 @@ def test_every_rule_has_the_contract_severity():
         "daily_hours": "warning", "invalid_code": "error", "missing_code": "error", "rate_mismatch": "warning",
         "closed_matter": "error", "non_billable": "warning",
     }
+
+
+# --------------------------------------------------------------------------- robustness
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(min_size=1, max_size=300))
+def test_narrative_rules_never_raise(text):
+    e = entry(text)
+    firm = small_firm()
+    for flags in (rules.block_billing(e), rules.vague_narrative(e), rules.non_billable(e, firm),
+                  rules.duplicate([e, entry(text, eid="E2")])):
+        assert all(f.rule in rules.RULE_IDS and f.message for f in flags)
+
+
+def test_a_huge_narrative_is_read_only_in_part():
+    e = entry("Review documents and draft motion, " * 30000)
+    assert rule_ids(rules.block_billing(e)) == ["block_billing"]
+    assert rules.vague_narrative(e) == []
+    assert rule_ids(rules.duplicate([e, entry(e.narrative, eid="E2")])) == ["duplicate", "duplicate"]
