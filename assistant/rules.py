@@ -129,7 +129,8 @@ TASK_NOUNS = {
     "analysis", "attendance", "discussion", "discussions", "negotiation", "negotiations", "tc", "t/c",
     "tcw", "voicemail", "vm", "memo", "memorandum", "preparation", "prep", "revisions", "drafting",
     "follow-up", "followup", "appearance", "deposition", "hearing", "trial", "mediation", "zoom",
-    "videoconference", "video",
+    "videoconference", "video", "ltr", "ltrs", "mtg", "tel", "corr", "rec'd", "recd", "rev", "drft", "telconf",
+    "teleconf", "conf.", "emails", "research",
 }
 _LEAD_MODIFIERS = {
     "further", "additional", "initial", "final", "continued", "continue", "lengthy", "detailed",
@@ -160,8 +161,14 @@ GENERIC_NOUNS = {
     "authority", "authorities", "caselaw", "precedent", "review", "draft", "drafts", "revisions",
     "edits", "comments", "changes", "preparation", "prep", "handling", "admin",
     "administration", "file-related", "case-related", "matter-related", "day", "week", "today",
-    "pleading", "pleadings", "filings", "things", "everything", "anything",
+    "pleading", "pleadings", "filings", "things", "everything", "anything", "ltr", "ltrs", "corr", "mtg",
+    "tel", "conf", "rev",
 }
+_OBJECT_NOUNS = {
+    "brief", "briefs", "outline", "report", "plan", "schedule", "index", "reply", "summary", "exhibit",
+    "closing", "briefing", "ruling", "hearing", "filing",
+}
+"""Verb forms that name a thing when they follow the task verb ("Draft brief", "Review expert report")."""
 _WORK_ON = {"work", "worked", "working", "attention", "handle", "handled", "handling", "attend", "attended"}
 WHO_WORDS = {
     "client", "clients", "counsel", "opposing", "oc", "co-counsel", "cocounsel", "court", "judge",
@@ -171,13 +178,14 @@ WHO_WORDS = {
     "lawyer", "lawyers", "trustee", "debtor", "creditor", "creditors", "committee", "lender", "buyer",
     "seller", "regulator", "agency", "auditor", "auditors", "accountant", "consultant", "vendor",
     "ceo", "cfo", "gc", "board", "hr", "officer", "representative", "rep", "parties",
-    "party", "everyone", "all",
+    "party", "everyone", "all", "opp", "oc's", "occ",
 }
 _COMM_HEADS = {
     "call", "calls", "telephone", "phone", "teleconference", "telecon", "conference", "conf", "meeting",
     "meet", "met", "email", "emails", "e-mail", "e-mails", "emailed", "correspondence", "correspond",
     "corresponded", "letter", "voicemail", "vm", "confer", "conferred", "discuss", "discussed",
-    "discussion", "discussions", "tc", "t/c", "tcw", "speak", "spoke", "talk", "talked", "called",
+    "discussion", "discussions", "tc", "t/c", "tcw", "speak", "spoke", "talk", "talked", "called", "ltr",
+    "ltrs", "mtg", "tel", "corr", "telconf", "teleconf",
     "zoom", "videoconference", "video", "exchange", "exchanged",
 }
 _RESEARCH_HEADS = {"research", "researched", "researching", "legal"}
@@ -422,8 +430,8 @@ def _kind(toks: list[str], head: int) -> str:
 
 
 def _specific(t: str) -> bool:
-    return t not in STOP and t not in GENERIC_NOUNS and t not in VERB_FORMS and t not in WHO_WORDS \
-        and t not in _PARTICLES and len(t) > 1 or t.isdigit()
+    return t not in STOP and t not in GENERIC_NOUNS and (t not in VERB_FORMS or t in _OBJECT_NOUNS) \
+        and t not in WHO_WORDS and t not in _PARTICLES and len(t) > 1 or t.isdigit()
 
 
 def _who_and_subject(body: list[str], names: set[str]) -> tuple[bool, bool]:

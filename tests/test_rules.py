@@ -41,6 +41,8 @@ BLOCK_POSITIVE = [
     "Prepare exhibits for summary judgment motion / draft statement of undisputed facts",
     "Call with client regarding vessel inspection and draft correspondence to surveyor",
     "Review proposed protective order, redline same and send to opposing counsel",
+    "TCW client re settlement; ltr to OC re same",
+    "REVIEW DOCUMENTS; DRAFT MOTION; CALL WITH CLIENT",
 ]
 BLOCK_NEGATIVE = [
     "Prepare for and attend deposition of Beta's corporate representative",
@@ -59,6 +61,9 @@ BLOCK_NEGATIVE = [
     "Review, sign and serve amended initial disclosures",
     "Draft interrogatories and requests for production to third-party defendant",
     "Review documents from Smith; Jones; Brown",
+    "REVIEW AND ANALYZE EXPERT REPORT OF DR. HOLLIS",
+    "Rec'd and reviewed letter from OC re discovery deficiencies",
+    "Conference call with client and expert re damages model, followed by revisions to expert report",
 ]
 
 
@@ -90,7 +95,7 @@ VAGUE_POSITIVE = [
     ("Conference re case", ""), ("Trial preparation", "phrase"), ("Prepare for meeting", "object"),
     ("Research issues", "research"), ("Call with J. Ramirez", "subject"), ("Work on discovery", "work on"),
     ("Review correspondence from client", "subject"), ("Emails with client re status", "subject"),
-    ("Review", ""), ("Draft letter", ""),
+    ("Review", ""), ("Draft letter", ""), ("Draft ltr", ""), ("Meeting w/ client", "subject"),
 ]
 VAGUE_NEGATIVE = [
     "Draft complaint",
@@ -105,6 +110,10 @@ VAGUE_NEGATIVE = [
     "Draft letter to client enclosing and explaining settlement agreement",
     "Review title commitment",
     "Telephone conference with M. Ostrander re: deposition scheduling",
+    "Draft brief",
+    "Tel conf w/ OC re extension",
+    "Mtg w/ client re settlement",
+    "Draft correspondence to V. Ames re: case management conference",
 ]
 
 
