@@ -174,6 +174,31 @@ def test_huge_description_in_a_calendar():
     assert len(ext.excerpt) <= 300
 
 
+# --------------------------------------------------------------------------- hostile recurrence and times
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("lines, reason", [
+    (["DTSTART:20261006T090000", "DTEND:20261006T091000", "RRULE:FREQ=SECONDLY"], "86400 times a day"),
+    (["DTSTART:20261006T090000", "DTEND:20261006T091000", "RRULE:FREQ=DAILY;BYMINUTE=0,1,2,3,4,5,6,7,8,9;BYSECOND=1,2,3,4,5,6"],
+     "60 times a day"),
+    (["DTSTART:20261006T090000", "DTEND:20261006T091000", "RRULE:FREQ=WEEKLY;INTERVAL=0"], "INTERVAL=0"),
+    (["DTSTART:00010101T000000", "DTEND:00010101T003000", "RRULE:FREQ=DAILY"], "739,919 times"),
+    (["DTSTART:20261006T090000", "DTEND:20261006T100000", "RRULE:FREQ=DAILY;COUNT=99999999999999999999"], "RRULE"),
+    (["DTSTART:20261006T090000", "DTEND:99991231T235900Z"], "not a meeting"),
+    (["DTSTART:20261006T090000", "DURATION:P9999999D"], "OverflowError"),
+])
+def test_hostile_events_cost_only_themselves(lines, reason):
+    body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//EN",
+                        "BEGIN:VEVENT", "UID:bad", *lines, "ATTENDEE:mailto:a@client.com", "END:VEVENT",
+                        "BEGIN:VEVENT", "UID:good", "DTSTART:20261006T090000", "DTEND:20261006T100000",
+                        "ATTENDEE:mailto:a@client.com", "END:VEVENT", "END:VCALENDAR", ""])
+    result = run("calendar", body.encode())
+    assert [a.source_ref for a in result.activities] == ["calendar/ada.ics#good@2026-10-06T09:00:00-04:00"]
+    (bad,) = result.rejections
+    assert bad.status == "rejected" and bad.source_ref.startswith("calendar/ada.ics#bad") and reason in bad.reason
+
+
 # --------------------------------------------------------------------------- hypothesis: random bytes
 
 

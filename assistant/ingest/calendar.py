@@ -40,6 +40,13 @@ _BACKWARDS = "X-TENTHS-END-BEFORE-START"
 """Marks a component whose end precedes its start; recurring_ical_events silently swaps the two."""
 _NOT_PEOPLE = {"ROOM", "RESOURCE"}
 _UTC = dt.timezone.utc
+MAX_PER_DAY = 48
+MAX_EXPANSION = 200_000
+"""Instances a series may generate from its DTSTART up to the period (daily for 500 years is fine)."""
+MAX_LENGTH = dt.timedelta(days=14)
+"""A timed event longer than this is a data error (an all-day block would be ignored anyway)."""
+_PER_DAY = {"SECONDLY": 86400, "MINUTELY": 1440, "HOURLY": 24}
+_FINER = {"SECONDLY": (), "MINUTELY": ("BYSECOND",), "HOURLY": ("BYMINUTE", "BYSECOND")}
 _KEEP = frozenset({
     "UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID", "SEQUENCE",
     "STATUS", "SUMMARY", "DESCRIPTION", "LOCATION", "ORGANIZER", "ATTENDEE", "X-MICROSOFT-CDO-ALLDAYEVENT",
@@ -71,12 +78,19 @@ def parse_ics(data: bytes, path: str, firm: FirmData, period: Period) -> SourceR
         ctx = _Context(firm, owner, period, path)
         result = SourceResult()
         for uid, components in _series(events):
-            _expand_series(uid, components, ctx, result)
+            series = SourceResult()
+            try:
+                _expand_series(uid, components, ctx, series)
+            except Exception as e:  # noqa: BLE001 - e.g. dates past year 9999: that series only
+                series = SourceResult(rejections=[Rejection(
+                    source=SOURCE, source_ref=f"{path}#{uid}", status="rejected",
+                    reason=f"event {uid!r}: its times cannot be used ({type(e).__name__}: {_short(e)})")])
+            result.extend(series)
         return result
     except IngestError as e:
         return _whole_file(path, str(e))
     except Exception as e:  # noqa: BLE001 - untrusted input must never stop the run
-        return _whole_file(path, f"{path}: calendar could not be read ({type(e).__name__}: {e})")
+        return _whole_file(path, f"{path}: calendar could not be read ({type(e).__name__}: {_short(e)})")
 
 
 # --------------------------------------------------------------------------- file level
@@ -259,6 +273,8 @@ def _expand_series(uid: str, components: list[icalendar.Component], ctx: _Contex
         _instance(uid, ev, start, end, _before(end, start, ctx), ctx, out)
         return
     if problem is None:
+        problem = _too_costly(components, ctx)
+    if problem is None:
         try:
             for comp in components:
                 if _ends_before_start(comp, ctx):
@@ -298,6 +314,27 @@ def _time_problem(components: list[icalendar.Component]) -> str | None:
             return "DTEND cannot be read"
         if duration is not None and not isinstance(_value(duration), dt.timedelta):
             return "DURATION cannot be read"
+    return None
+
+
+def _too_costly(components: list[icalendar.Component], ctx: _Context) -> str | None:
+    """Refuse rules that would keep the library busy for minutes (or forever: INTERVAL=0)."""
+    for comp in components:
+        rules = comp.get("RRULE")
+        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+            freq = str((rule.get("FREQ") or [""])[0]).upper()
+            interval = int((rule.get("INTERVAL") or [1])[0])
+            if interval < 1:
+                return f"RRULE INTERVAL={interval} is not a positive number"
+            per_day = _PER_DAY.get(freq, 1) / interval
+            for unit in _FINER.get(freq, ("BYHOUR", "BYMINUTE", "BYSECOND")):
+                per_day *= max(1, len(rule.get(unit) or []))
+            if per_day > MAX_PER_DAY:
+                return f"it recurs up to {per_day:g} times a day (more than {MAX_PER_DAY}); not a meeting series"
+            days = (ctx.period.end - ctx.local(comp["DTSTART"].dt).date()).days
+            if days * per_day > MAX_EXPANSION:
+                return (f"it would repeat about {days * per_day:,.0f} times from its start to the period"
+                        f" (more than {MAX_EXPANSION:,})")
     return None
 
 
@@ -363,6 +400,8 @@ def _instance(uid: str, ev: icalendar.Component, raw_start: dt.date | dt.datetim
         return leave("ignored", "all-day event")
     if end.astimezone(_UTC) <= start.astimezone(_UTC):
         return leave("ignored", "the event has no duration")
+    if end - start > MAX_LENGTH:
+        return leave("rejected", f"lasts {(end - start).days} days (more than {MAX_LENGTH.days}); not a meeting")
     people = [(a, p) for a, p in attendees + _addresses(ev.get("ORGANIZER"))
               if p.get("CUTYPE", "").upper() not in _NOT_PEOPLE and a not in ctx.owner_addresses]
     if people and all(ctx.is_firm(a) for a, _ in people):
