@@ -708,9 +708,9 @@ class Planner:
     def noise(self, k: Keeper, d: dt.date) -> None:
         rng = self.rng
         tk = k.timekeeper_id
-        for _ in range(rng.randint(8, 14)):
+        for _ in range(rng.randint(9, 16)):
             self.newsletter(k, self.at(tk, d, rng.randrange(6 * 60, 20 * 60)))
-        for _ in range(rng.randint(12, 20)):
+        for _ in range(rng.randint(14, 24)):
             self.internal_mail(k, d)
         if rng.random() < 0.5:
             self.automated(k, d)
