@@ -44,7 +44,8 @@ RECEIVED_MINUTES = 2
 RECEIVED_LONG_MINUTES = 3
 RECEIVED_LONG_WORDS = 150
 
-AUTOMATED_SENDERS = {"noreply", "donotreply", "mailerdaemon", "postmaster", "notifications", "bounce", "bounces"}
+AUTOMATED_SENDERS = {"noreply", "donotreply", "mailerdaemon", "postmaster"}
+"""Local parts (without "-", "_", "." and any +tag) of senders that are machines, not people."""
 
 _SMALL_JOB = 1500
 """Fewer messages than this are parsed in-process: starting workers would cost more than it saves."""
