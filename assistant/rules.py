@@ -444,7 +444,10 @@ def _who_and_subject(body: list[str], names: set[str]) -> tuple[bool, bool]:
     subject = False
     mode = "none"
     who_words = 0
-    for t in body:
+    for i, t in enumerate(body):
+        if t == "to" and i + 1 < len(body) and body[i + 1] in VERB_FORMS:
+            mode = "subject"  # "meet with witness to prepare testimony": a purpose, not a recipient
+            continue
         if t in _WHO_MARKERS and mode != "subject":
             mode, who_words = "who", 0
             continue
@@ -704,24 +707,34 @@ _CLERICAL_ANYWHERE = [
                 "file organisation"),
     (re.compile(r"(?i)\b(open|opened|opening|close|closed|closing)\s+(a\s+|the\s+)?(new\s+)?(file|matter)\b"
                 r"(?!\s+(of|in|re)\b)|\bnew matter intake\b"), "opening or closing a file"),
-    (re.compile(r"(?i)\b(calendar|calendared|calendaring|docket|docketed|docketing)\s+(the\s+|all\s+|new\s+)?"
-                r"(deadlines?|dates?|hearing|response|court\s+dates?|due\s+dates?)\b"
+    (re.compile(r"(?i)\b(calendar|calendared|calendaring|docket|docketed|docketing)\s+(?!order\b|sheet\b|entr)"
+                r"(\w+\s+){0,3}(deadlines?|dates?|hearing|response|court\s+dates?|due\s+dates?)\b"
                 r"|\bupdate[ds]?\s+(the\s+)?(calendar|docket|case\s+calendar)\b"), "calendaring"),
     (re.compile(r"(?i)\b(schedule|scheduled|scheduling|reschedule|rescheduled|rescheduling)\s+"
                 r"(?!order\b|conference\b|orders\b)"
                 r"(the\s+|a\s+|an\s+)?(call|meeting|deposition|depositions|conference\s+call|hearing|court\s+reporter|"
                 r"mediation|appointment|interview|site\s+visit|time|date)"), "scheduling"),
-    (re.compile(r"(?i)\b(arrange|arranged|arranging|book|booked|booking)\s+(for\s+)?(travel|flights?|hotel|"
-                r"court\s+reporter|videographer|conference\s+room|courier|messenger|lunch|catering)\b"),
-                "making arrangements"),
+    (re.compile(r"(?i)\b(arrange|arranged|arranging|book|booked|booking|coordinate|coordinated|coordinating|"
+                r"retain|retained|engage|engaged|confirm|confirmed|reserve|reserved)\s+(for\s+)?(the\s+|a\s+)?"
+                r"(travel|flights?|hotel|court\s+report(er|ing\s+service)|videographer|interpreter|translator|"
+                r"conference\s+room|courier|messenger|lunch|catering)\b"
+                r"|\btravel\s+arrangements\b|\b(hotel|flight)\s+reservations?\b"), "making arrangements"),
+    (re.compile(r"(?i)\b(send|sent|sending|transmit|transmitted)\s+(a\s+|the\s+)?(fax|facsimile)\b"
+                r"|\b(fax|faxed|faxing)\s+(\w+\s+){0,3}(to|for)\b"
+                r"|\b(send|sent|deliver|delivered)\s+(\w+\s+){0,3}(via|by)\s+(courier|messenger|fedex|ups|overnight)\b"),
+                "sending faxes or couriers"),
+    (re.compile(r"(?i)\b(outstanding|unpaid|past[- ]due)\s+(balance|invoices?|fees|bills?)\b"
+                r"|\b(replenish\w*|top\s+up)\s+(the\s+)?retainer\b|\bfee\s+collection\b|\bcollection\s+of\s+fees\b"),
+                "collecting fees"),
     (re.compile(r"(?i)\b(scan|scanned|scanning|print|printed|printing|fax|faxed|faxing|collate|collated|"
                 r"collating|upload|uploaded|uploading|download|downloaded|downloading|save|saved|saving)\s+"
                 r"(and\s+\w+\s+)?(the\s+|all\s+)?(\w+\s+)?(documents?|files?|pleadings?|exhibits?|papers|records|"
                 r"correspondence|production|materials|emails?|to\s+(the\s+)?(file|system|dms|database|folder))\b"),
                 "scanning, printing or saving documents"),
     (re.compile(r"(?i)\b(assemble|assembled|assembling|compile|compiled|compiling|prepare|prepared|preparing|"
-                r"update|updated|updating|index|indexed|indexing)\s+(the\s+)?(trial\s+|hearing\s+|exhibit\s+|"
-                r"deposition\s+|pleadings\s+|witness\s+)?binders?\b"), "preparing binders"),
+                r"update|updated|updating|index|indexed|indexing|organi[sz]e|organi[sz]ed|organi[sz]ing|tab|tabbed|"
+                r"put\s+together)\s+(\w+\s+){0,4}binders?\b"), "preparing binders"),
+    (re.compile(r"(?i)\b(tab|tabbed|tabbing)\s+(\w+\s+)?(exhibits?|documents?|binders?)\b"), "tabbing exhibits"),
     (re.compile(r"(?i)^(?:e-?file|e-?filed|e-?filing|file|filed|filing)\s+(?!review\b)(?!memo\b)(?!notes?\b)"
                 r"[^;]*?\b(with|in)\s+(the\s+)?(court|clerk|ecf|pacer|uspto|registry)\b"
                 r"|\b(e-?file|e-?filed|e-?filing|efile|efiled|efiling)\b"), "filing"),

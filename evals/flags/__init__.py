@@ -1,17 +1,25 @@
 """Flags evaluation: the validator's rules against labelled time entries.
 
-`entries.csv` (213 entries, every rule) and `holdout.csv` (102 entries, block billing, vague narratives
-and non-billable work) hold realistic entries of the small firm in `firm/` (the time_entries.csv
-columns plus `expected_rules`, `;`-separated contract rule ids; empty = clean). For every rule it has positives and
-hard negatives ("prepare for and attend deposition" is one task; "Draft complaint" is short but
-specific; "review court's scheduling order" is not scheduling). `run_flags_eval()` checks them all
+`entries.csv` (213 entries, every rule), `holdout.csv` (102) and `holdout2.csv` (82; both: block billing,
+vague narratives and non-billable work) hold realistic entries of the small firm in `firm/` (the
+time_entries.csv columns plus `expected_rules`, `;`-separated contract rule ids; empty = clean). For
+every rule there are positives and hard negatives ("prepare for and attend deposition" is one task;
+"Draft complaint" is short but specific; "review court's scheduling order" is not scheduling).
+`run_flags_eval()` checks them all
 with `assistant.validate.check_entries` and reports per-rule precision, recall and F1.
 
-Honesty note: both files were written by the author of the rules. `entries.csv` was used while
-developing them; `holdout.csv` was written afterwards and scored once before any change: block billing
-F1 1.00 (23 positives), vague narrative 0.98 (22; one false positive), non-billable 0.93 (14; one miss,
-one false positive). Three general fixes followed (who/subject phrase in letters, "scan signed
-documents", "billing records" is not billing administration), so its figures now are optimistic too.
+Honesty note: every file was written by the author of the rules. `entries.csv` was used while
+developing them. Each held-out file was written afterwards and scored once before any change; those
+first-run figures are the fair estimate of the rules on unseen entries:
+
+| set | block_billing F1 | vague_narrative F1 | non_billable F1 |
+| --- | --- | --- | --- |
+| holdout (first run) | 1.00 (23 positives) | 0.98 (22; 1 false positive) | 0.93 (14; 1 miss, 1 false positive) |
+| holdout2 (first run) | 1.00 (20) | 0.95 (18; 2 false positives) | 0.63 (11; recall 0.45: unseen phrasings of clerical work) |
+
+General fixes followed each run (purpose infinitives in communications, more clerical phrasings:
+binders, court reporters, travel arrangements, faxes, fee collection), so all sets now score
+higher than they would on new data.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ THRESHOLDS = {"block_billing": 0.9, "vague_narrative": 0.9}
 """F1 targets (issue 4); `passed` in the result says whether they hold."""
 
 
-DATASETS = ("entries.csv", "holdout.csv")
+DATASETS = ("entries.csv", "holdout.csv", "holdout2.csv")
 
 
 def run_flags_eval(datasets: tuple[str, ...] | None = None, firm_dir: Path | None = None) -> dict:
