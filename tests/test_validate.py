@@ -302,3 +302,13 @@ def test_cli_check_unusable_input_is_exit_2_and_writes_nothing(firm_dir, capsys,
     assert not out.exists()
     err = capsys.readouterr().err
     assert {"missing_file": "nope.csv", "bad_header": "entry_id", "bad_guideline": "max_hour_per_entry"}[problem] in err
+
+
+def test_flags_eval_runs_and_meets_its_targets():
+    from evals.flags import run_flags_eval
+
+    result = run_flags_eval()
+    assert result["entries"] >= 300
+    assert result["passed"], {r: v["f1"] for r, v in result["rules"].items()}
+    for rule in ("block_billing", "vague_narrative"):
+        assert result["rules"][rule]["positives"] >= 50
