@@ -222,3 +222,18 @@ def test_analysis_of_the_demo_matches_its_truth(demo, folder):
         {(g.timekeeper_id, g.date, g.matter_id) for g in a.gaps} == {(k.timekeeper_id, k.date, k.matter_id)
                                                                     for k in t.keys if k.gap}
     assert {(c.source_ref, c.timekeeper_id) for c in a.confirm} == {(c.source_ref, c.timekeeper_id) for c in t.confirm}
+
+
+def test_bytes_do_not_depend_on_the_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-m", "assistant", "demo", str(out), "--attorneys", "1", "--seed", "9"],
+                       check=True, env=env, capture_output=True, cwd=REPO)
+        outs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    assert outs[0] == outs[1]

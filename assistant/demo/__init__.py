@@ -14,7 +14,6 @@ evidence of different matters never overlaps on one timekeeper's day.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from collections import Counter
 from decimal import Decimal

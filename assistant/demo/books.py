@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from .firm import Keeper, MatterSpec, Roster
-from .plan import Act, DocRow, Meeting
+from .firm import MatterSpec, Roster
+from .plan import Act
 
 TENTH = Decimal("0.1")
 VAGUE = ["Review file", "Attention to matter", "Work on file", "Follow up", "Review documents"]
@@ -100,7 +100,7 @@ def task_groups(acts: list[Act]) -> list[list[Act]]:
     return list(groups.values())
 
 
-def _who(p, matter: MatterSpec) -> str:
+def _who(p) -> str:
     if p is None:
         return "client"
     if p.side == "opposing":
@@ -119,17 +119,16 @@ def narrate(group: list[Act], m: MatterSpec) -> tuple[str, str, str]:
         if a.who is None:
             text, act_code = f"Draft {topic}", "A103"
         elif "weekly status call" in a.payload.summary:
-            text, act_code = f"Weekly status call with {_who(a.who, m)} re: {topic}", talk
+            text, act_code = f"Weekly status call with {_who(a.who)} re: {topic}", talk
         elif side == "opposing":
-            text, act_code = f"Meet and confer with {_who(a.who, m)} re: {topic}", talk
+            text, act_code = f"Meet and confer with {_who(a.who)} re: {topic}", talk
         else:
-            text, act_code = f"Conference with {_who(a.who, m)} re: {topic}", talk
+            text, act_code = f"Conference with {_who(a.who)} re: {topic}", talk
     elif a.kind == "call":
-        people = list(dict.fromkeys(_who(x.who, m) for x in group))
+        people = list(dict.fromkeys(_who(x.who) for x in group))
         plural = "s" if len(group) > 1 else ""
         text, act_code = f"Telephone conference{plural} with {' and '.join(people[:2])} re: {topic}", talk
     elif a.kind == "document":
-        row: DocRow = a.payload
         actions = {x.payload.action for x in group}
         verb = "Finalize" if "finalized" in actions else ("Draft" if "created" in actions else "Revise")
         text, act_code = f"{verb} {topic}", "A103"
@@ -140,10 +139,10 @@ def narrate(group: list[Act], m: MatterSpec) -> tuple[str, str, str]:
         task = (lead.topic.task_code if lead.topic else task) or task
         lead_side = lead.who.side if lead.who else "client"
         if sent:
-            text = f"Draft correspondence to {_who(lead.who, m)} re: {topic}"
+            text = f"Draft correspondence to {_who(lead.who)} re: {topic}"
             act_code = "A107" if lead_side == "opposing" else "A106"
         else:
-            text, act_code = f"Review correspondence from {_who(lead.who, m)} re: {topic}", "A104"
+            text, act_code = f"Review correspondence from {_who(lead.who)} re: {topic}", "A104"
     if len(text.split()) < 7:
         text += " for client review"
     if m.code_set == "none":
@@ -366,4 +365,4 @@ def write_expenses(roster: Roster, weekdays: list[dt.date], rng: random.Random) 
 
 
 __all__ = ["Entry", "KeyInfo", "build_keys", "write_entries", "number_entries", "entry_rows", "write_expenses",
-           "hours_up", "union_minutes", "Meeting"]
+           "hours_up", "union_minutes"]

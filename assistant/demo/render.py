@@ -15,7 +15,7 @@ from email.utils import format_datetime, formataddr
 from zoneinfo import ZoneInfo
 
 from .firm import FIRM_NAME, Keeper
-from .plan import Act, Call, DocRow, Mail, Meeting, Plan
+from .plan import Call, DocRow, Mail, Meeting, Plan
 
 UTC = dt.timezone.utc
 
@@ -282,4 +282,4 @@ def assign_refs(plan: Plan, keepers: list[Keeper], files: dict[str, bytes], mont
                 f"calendar/{a.tk}.ics#{p.uid}@{p.all_day.isoformat()}"
 
 
-__all__ = ["assign_refs", "csv_bytes", "Act"]
+__all__ = ["assign_refs", "csv_bytes"]
