@@ -363,3 +363,17 @@ def test_long_export_only_yields_the_period(firm):
         "2026-10-05T08:00:00-04:00",
         "2026-10-07T08:00:00-04:00",  # a 2025 instance moved into this October
         "2026-10-12T08:00:00-04:00", "2026-10-19T08:00:00-04:00", "2026-10-26T08:00:00-04:00"]}
+
+
+def test_outlook_export_custom_and_windows_zones(firm):
+    result = parse("outlook_zones", "calendar/ada.ics", firm)
+    assert [a.start.isoformat() for a in result.activities] == [
+        "2026-10-30T10:00:00-04:00",  # 09:00 CDT, zone defined by the file's own VTIMEZONE
+        "2026-11-02T10:00:00-05:00",  # 09:00 CST after the change
+        "2026-11-02T12:00:00-05:00",  # "Pacific Standard Time" is a Windows zone name
+        "2026-11-03T09:00:00-05:00",  # the same instance written twice is one record
+    ]
+    first = result.activities[0]
+    assert first.source_ref.startswith("calendar/ada.ics#040000008200E00074C5B7101A82E008")  # folded UID, unfolded
+    assert first.participant_names == ["Lee, Kim"] and first.counterparties == ["kim.lee@midwestco.com"]
+    assert result.counts.read == 4
