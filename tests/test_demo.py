@@ -237,3 +237,28 @@ def test_bytes_do_not_depend_on_the_hash_seed(tmp_path):
                        check=True, env=env, capture_output=True, cwd=REPO)
         outs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()})
     assert outs[0] == outs[1]
+
+
+def test_evidence_of_different_matters_never_overlaps():
+    import random
+
+    from assistant.demo.firm import build_roster
+    from assistant.demo.plan import Planner
+
+    rng = random.Random(5)
+    plan = Planner(build_roster(6, rng), "2026-10", rng).run()
+    by_tk = defaultdict(list)
+    for a in plan.acts:
+        if a.status != "ignored":
+            by_tk[a.tk].append(a)
+    same_matter_overlaps = 0
+    for acts in by_tk.values():
+        acts.sort(key=lambda a: (a.start, a.end))
+        holder = acts[0]
+        for cur in acts[1:]:
+            if cur.start < holder.end:
+                assert cur.matter == holder.matter and cur.matter, (holder.kind, cur.kind, cur.start)
+                same_matter_overlaps += 1
+            if cur.end > holder.end:
+                holder = cur
+    assert same_matter_overlaps > 0  # the planted call during a meeting, the quick reply

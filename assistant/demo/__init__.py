@@ -87,10 +87,14 @@ class DemoTruth(BaseModel):
     """Expected per-source record counts for the month: read, activities, ignored, rejected."""
     worked_hours: Decimal
     entered_hours: Decimal
+    """Hours of every entry dated in the month (with or without evidence)."""
+    covered_hours: Decimal = Decimal(0)
     """Σ min(entered, worked) over keys: the entered hours that evidence covers."""
     gap_hours: Decimal
     capture_rate: float
     recoverable_amount: Decimal
+    timekeepers: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    """Per timekeeper: worked_hours, entered_hours, covered_hours, gap_hours, recoverable_amount."""
 
 
 class DemoFirm(BaseModel):
@@ -173,6 +177,9 @@ def _truth(roster: Roster, plan, keys, entries, planted, no_evidence, month, see
     for e in entries:
         entered[(e.tk, e.date, e.matter_id)] = entered.get((e.tk, e.date, e.matter_id), Decimal(0)) + e.hours
     out_keys = []
+    per_tk: dict[str, dict[str, Decimal]] = {
+        k.timekeeper_id: {"worked_hours": Decimal(0), "covered_hours": Decimal(0), "gap_hours": Decimal(0),
+                          "recoverable_amount": Decimal(0)} for k in roster.keepers}
     tot_w = tot_c = tot_g = Decimal(0)
     recoverable = Decimal(0)
     for key, info in keys.items():
@@ -185,6 +192,11 @@ def _truth(roster: Roster, plan, keys, entries, planted, no_evidence, month, see
         tot_c += min(got, worked)
         tot_g += gap
         recoverable += amount
+        mine = per_tk[key[0]]
+        mine["worked_hours"] += worked
+        mine["covered_hours"] += min(got, worked)
+        mine["gap_hours"] += gap
+        mine["recoverable_amount"] += amount
         out_keys.append(TruthKey(
             timekeeper_id=key[0], date=key[1], matter_id=key[2], billing_type=m.billing_type,
             worked_minutes=info.worked_minutes, worked_hours=worked, entered_hours=got, gap_hours=gap, gap=gap > 0,
@@ -216,8 +228,11 @@ def _truth(roster: Roster, plan, keys, entries, planted, no_evidence, month, see
         keys=out_keys, flags=[PlantedFlag(entry_id=i, rule=r) for i, r in flags], confirm=confirm,
         entries_without_evidence=sorted(e.entry_id for e in no_evidence),
         injection_refs=sorted(mail_refs[mid] for _, mid in plan.injection_refs),
-        records=rec, worked_hours=tot_w, entered_hours=tot_c, gap_hours=tot_g,
+        records=rec, worked_hours=tot_w, gap_hours=tot_g, covered_hours=tot_c,
+        entered_hours=sum((e.hours for e in entries if plan.month_start <= e.date <= plan.month_end), Decimal(0)),
         capture_rate=round(float(tot_c / tot_w), 6) if tot_w else 1.0, recoverable_amount=recoverable,
+        timekeepers={tk: {**v, "entered_hours": sum((e.hours for e in entries if e.tk == tk), Decimal(0))}
+                     for tk, v in per_tk.items()},
     )
 
 
