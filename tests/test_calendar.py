@@ -101,7 +101,8 @@ def test_event_across_midnight_and_the_dst_change_is_one_record_cut_per_day(firm
 
 
 def test_utc_and_other_zones_are_shown_in_the_owners_zone(firm):
-    by_uid = {a.source_ref.split("#")[1].split("@")[0]: a for a in parse("dst_week", "calendar/ada.ics", firm).activities}
+    result = parse("dst_week", "calendar/ada.ics", firm)
+    by_uid = {a.source_ref.split("#")[1].split("@")[0]: a for a in result.activities}
     assert by_uid["dst-utc"].start.isoformat() == "2026-11-02T10:00:00-05:00"
     assert by_uid["dst-utc"].minutes == 45
     assert by_uid["dst-london"].start.isoformat() == "2026-10-30T10:00:00-04:00"  # 14:00 GMT

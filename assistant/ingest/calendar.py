@@ -10,9 +10,12 @@ Rules (docs/formats.md repeats them):
 - Ignored: cancelled, declined by the owner, all-day, zero-length, and internal meetings (it has
   attendees and every one of them is a firm person). An event with no attendees is a solo work
   block, not an internal meeting.
-- Rejected: an event that ends before it starts; a series whose times cannot be read
-  (`path#UID`); a file that is not iCalendar at all (`path`).
-- A timed event running past midnight is one record and one activity per local day of the period.
+- Rejected: an event that ends before it starts, or lasts more than 14 days; a series whose times
+  cannot be read or that would recur absurdly often (`path#UID`); a file that is not iCalendar (`path`).
+- A timed event running past midnight is one record and one activity per local day of the period
+  (the first keeps `make_activity_id(source_ref, timekeeper_id)`, later days add `|YYYY-MM-DD`).
+- The same instance written twice in a file is one record. Files are UTF-8 (UTF-16 with a BOM and
+  cp1252 are read too).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import math
 import os
 import re
 from collections import Counter
-from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
