@@ -99,6 +99,22 @@ def test_call_rows_left_out_say_why(firm, row, status, reason):
     assert outcome(result) == {"calls/log.csv:2": (status, reason)}
 
 
+def test_bom_and_crlf(firm):
+    body = "\ufeff" + CALL_HEADER.replace("\n", "\r\n") + (
+        "c1,2026-10-05T16:00:00+0000,2026-10-05T16:10:00+0000,outbound,2125550100,6465550199\r\n"
+        "c2,20261005T170000Z,20261005T171000Z,outbound,2125550100,6465550199\r\n")
+    result = parse_calls(body.encode(), "calls/log.csv", firm, OCTOBER)
+    assert [(a.source_ref, a.minutes) for a in result.activities] == [("calls/log.csv:2", 10), ("calls/log.csv:3", 10)]
+
+
+def test_date_without_time_is_rejected(firm):
+    assert outcome(calls(firm, "c,2026-10-05,2026-10-05T16:10:00Z,outbound,2125550100,6465550199")) == {
+        "calls/log.csv:2": ("rejected", "start '2026-10-05' has no time of day")}
+    assert outcome(docs(firm, "2026-10-06,ada,memo.docx,edited,10,")) == {
+        "documents/dms.csv:2": ("rejected", "timestamp '2026-10-06' has no time of day")}
+    assert outcome(docs(firm, "2026-11-06,ada,memo.docx,edited,10,")) == {}  # outside the period: not a record
+
+
 def test_unknown_caller_is_still_an_activity(firm):
     (a,) = calls(firm, "c,2026-10-05T16:00:00Z,2026-10-05T16:01:00Z,inbound,2125550100,").activities
     assert a.counterparties == [] and a.title == "Inbound call from an unknown number" and a.minutes == 1

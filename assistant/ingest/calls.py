@@ -18,7 +18,7 @@ from ..models import Activity, FirmData, Period, Rejection, SourceResult, Timeke
 from . import normalize
 from .csvutil import Row, read_rows
 
-__all__ = ["COLUMNS", "parse_calls", "parse_timestamp"]
+__all__ = ["COLUMNS", "parse_calls", "parse_timestamp", "require_time"]
 
 SOURCE = "calls"
 COLUMNS = ["call_id", "start", "end", "direction", "timekeeper_phone", "other_number"]
@@ -60,6 +60,12 @@ def parse_timestamp(value: str, column: str) -> dt.datetime:
         raise ValueError(f"{column} {_clip(text)!r} is not an ISO 8601 timestamp") from None
 
 
+def require_time(value: str, column: str) -> None:
+    """A bare date parses as midnight; as evidence of when work happened it is not a time."""
+    if len(value.strip()) <= 10:
+        raise ValueError(f"{column} {_clip(value.strip())!r} has no time of day")
+
+
 def _row(row: Row, ref: str, firm: FirmData, period: Period, phones: dict[str, Timekeeper],
          out: SourceResult) -> None:
     v = row.values
@@ -75,7 +81,9 @@ def _row(row: Row, ref: str, firm: FirmData, period: Period, phones: dict[str, T
         if not v["timekeeper_phone"]:
             raise ValueError("timekeeper_phone is empty")
         raise ValueError(f"no timekeeper has phone {_clip(v['timekeeper_phone'])}")
+    require_time(v["start"], "start")
     end = _aware(parse_timestamp(v["end"], "end")).astimezone(tz)
+    require_time(v["end"], "end")
     if end < start:
         raise ValueError(f"call ends ({end.isoformat()}) before it starts ({start.isoformat()})")
     direction = _DIRECTIONS.get(v["direction"].lower())

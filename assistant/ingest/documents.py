@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from ..errors import IngestError
 from ..models import Activity, FirmData, Period, Rejection, SourceResult, Timekeeper, make_activity_id
-from .calls import parse_timestamp
+from .calls import parse_timestamp, require_time
 from .csvutil import Row, read_rows
 
 __all__ = ["COLUMNS", "parse_documents"]
@@ -63,6 +63,7 @@ def _row(row: Row, ref: str, firm: FirmData, period: Period, timekeepers: dict[s
         if not v["timekeeper_id"]:
             raise ValueError("timekeeper_id is empty")
         raise ValueError(f"no timekeeper has id {_clip(v['timekeeper_id'])!r}")
+    require_time(v["timestamp"], "timestamp")
     minutes = _minutes(v["minutes"])
     action = v["action"].lower()
     if action not in ACTIONS:
