@@ -9,16 +9,17 @@ import streamlit as st  # noqa: E402
 
 from ui import common  # noqa: E402
 
-st.set_page_config(page_title="Tenths", page_icon="⏱", layout="wide")
+st.set_page_config(page_title="Tenths", page_icon=":material/timer:", layout="wide")
 st.set_option("client.showErrorDetails", "none")
+st.set_option("client.toolbarMode", "minimal")
 
 common.PAGES.update({
-    "upload": st.Page("ui/upload.py", title="Upload & analyse", icon="📤", url_path="upload"),
-    "gaps": st.Page("ui/gaps.py", title="Gaps", icon="📊", url_path="gaps", default=True),
-    "confirm": st.Page("ui/confirm.py", title="Confirm matter", icon="❓", url_path="confirm"),
-    "review": st.Page("ui/review.py", title="Review", icon="✅", url_path="review"),
-    "export": st.Page("ui/export.py", title="Export", icon="📄", url_path="export"),
-    "settings": st.Page("ui/settings.py", title="Settings", icon="⚙", url_path="settings"),
+    "upload": st.Page("ui/upload.py", title="Upload & analyse", icon=":material/upload_file:", url_path="upload"),
+    "gaps": st.Page("ui/gaps.py", title="Gaps", icon=":material/bar_chart:", url_path="gaps", default=True),
+    "confirm": st.Page("ui/confirm.py", title="Confirm matter", icon=":material/help:", url_path="confirm"),
+    "review": st.Page("ui/review.py", title="Review", icon=":material/fact_check:", url_path="review"),
+    "export": st.Page("ui/export.py", title="Export", icon=":material/description:", url_path="export"),
+    "settings": st.Page("ui/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
 })
 page = st.navigation(list(common.PAGES.values()))
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    JSON, Column, DateTime, Integer, MetaData, String, Table, Text, and_, create_engine, insert, select, update,
+    JSON, Column, DateTime, Integer, MetaData, String, Table, Text, and_, create_engine, event, insert, select, update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -299,11 +299,21 @@ def _make_engine(url: str) -> Engine:
                               file=str(path.parent)) from None
     try:
         if url.startswith("sqlite"):
-            # Wait for a writer instead of failing at once when two sessions save together.
-            return create_engine(url, connect_args={"timeout": 30})
+            # Wait for a writer instead of failing at once when two sessions save together; WAL lets
+            # readers go on while one reviewer writes.
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
         return create_engine(url, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as e:
         raise ConfigError(f"TENTHS_DB is not a usable database URL ({_short(e)})") from None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
 
 
 def _decision(row) -> Decision:

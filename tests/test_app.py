@@ -114,7 +114,7 @@ def test_approve_clean_entries_persists_across_restart(app, review_db):
     open_page(again, "review")
     table = again.data_editor[0].value
     statuses = dict(zip(table["item_id"], table["status"]))
-    assert all("approved" in statuses[i] for i in approved)
+    assert all(statuses[i] == "Approved" for i in approved)
 
 
 def test_conflict_is_explained_not_lost(app, review_db):
@@ -218,6 +218,9 @@ def test_unexpected_error_shows_no_traceback(app, monkeypatch):
         raise RuntimeError("secret internals /etc/passwd")
 
     monkeypatch.setattr(review, "build_prebill", boom)
+    from ui import common
+
+    common.clear_cache()
     app.run()
     open_page(app, "review")
     assert not app.exception

@@ -251,9 +251,25 @@ def reviewed():
 
     base = base_analysis()
     decisions = store().decisions()
-    fingerprint = tuple(sorted((k, d.version) for k, d in decisions.items()))
-    key = ("reviewed", _analysis_key(), hash(fingerprint))
+    key = ("reviewed", _analysis_key(), _fingerprint(decisions))
     return _remember(key, lambda: apply_decisions(base, decisions)), decisions
+
+
+def _fingerprint(decisions) -> int:
+    return hash(tuple(sorted((k, d.version) for k, d in decisions.items())))
+
+
+def derived(name: str, build, *args):
+    """A figure derived from the reviewed analysis (pre-bill, per-matter figures…), built once per state."""
+    analysis, decisions = reviewed()
+    key = (name, _analysis_key(), _fingerprint(decisions), *args)
+    return _remember(key, lambda: build(analysis, decisions, *args))
+
+
+def clear_cache() -> None:
+    cache, lock = _registry()
+    with lock:
+        cache.clear()
 
 
 def matter_label(firm, matter_id: str) -> str:

@@ -33,7 +33,7 @@ def render() -> None:
         rows = [{"Matter": f.matter_id, "Name": f.matter, "Client": f.client, "Billing": f.billing_type,
                  "Worked h": float(f.worked_hours), "Entered h": float(f.entered_hours), "Missing h": float(f.gap_hours),
                  "Capture rate": f.capture_rate, "Recoverable": float(f.recoverable_amount)}
-                for f in matter_figures(analysis)]
+                for f in common.derived("matter_figures", lambda a, d: matter_figures(a))]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=_formats(cur))
     with tab_day:
         _chart(analysis)
@@ -47,7 +47,7 @@ def _formats(cur: str) -> dict:
 
 
 def _chart(analysis) -> None:
-    days = pd.DataFrame(daily_figures(analysis))
+    days = pd.DataFrame(common.derived("daily_figures", lambda a, d: daily_figures(a)))
     if days.empty:
         st.info("No worked or entered time in this period.")
         return

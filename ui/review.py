@@ -9,8 +9,8 @@ from assistant import review
 
 from ui import common
 
-STATUS = {"pending": "⏳ pending", "edited": "✏️ edited", "approved": "✅ approved", "rejected": "⛔ rejected",
-          "accepted": "accepted"}
+STATUS = {"pending": "Pending", "edited": "Edited", "approved": "Approved", "rejected": "Rejected",
+          "accepted": "Accepted"}
 
 
 def render() -> None:
@@ -20,7 +20,7 @@ def render() -> None:
     matter_id = _pick_matter(analysis)
     if matter_id is None:
         return
-    fresh = review.build_prebill(analysis, decisions, matter_id)
+    fresh = common.derived("prebill", lambda a, d, m: review.build_prebill(a, d, m), matter_id)
     seen_key = f"seen-{matter_id}"
     prebill = review.as_seen(fresh, st.session_state.get(seen_key, {}))
     try:
@@ -31,11 +31,13 @@ def render() -> None:
 
 def _page(prebill, firm) -> None:
     cur = firm.firm.currency
-    c = st.columns(4)
+    live = [r for r in prebill.entries if r.status != "rejected"]
+    c = st.columns(5)
     c[0].metric("Billable hours", f"{prebill.billable_hours:.1f}")
     c[1].metric("Billable amount", common.money(prebill.billable_amount, cur))
-    c[2].metric("Entries flagged", sum(1 for r in prebill.entries if r.flags))
-    c[3].metric("Drafts to accept", sum(1 for r in prebill.drafts if r.open))
+    c[2].metric("Approved", f"{sum(1 for r in live if r.status == 'approved')} of {len(live)}")
+    c[3].metric("Entries flagged", sum(1 for r in live if r.flags))
+    c[4].metric("Drafts to accept", sum(1 for r in prebill.drafts if r.open))
     if not prebill.validator_ready:
         st.warning("The validator is not installed yet, so no flags are shown and nothing counts as clean.")
     if not prebill.rows:
@@ -65,7 +67,7 @@ def _editor(prebill) -> pd.DataFrame:
         "select": False, "item_id": r.item_id, "kind": "draft" if r.kind == "draft" else "entry",
         "status": STATUS.get(r.status, r.status), "date": r.date, "timekeeper": r.timekeeper,
         "hours": float(r.hours), "narrative": r.narrative, "task_code": r.task_code, "activity_code": r.activity_code,
-        "amount": float(r.amount), "flags": "; ".join(f"{'⛔' if f.severity == 'error' else '⚠️'} {f.rule}" for f in r.flags),
+        "amount": float(r.amount), "flags": "; ".join(f"{f.severity}: {f.rule}" for f in r.flags),
     } for r in prebill.rows])
     generation = st.session_state.get("review_generation", 0)
     # The key changes with the rows, so edits made on one list of rows are never applied to another.
@@ -87,13 +89,15 @@ def _editor(prebill) -> pd.DataFrame:
 def _actions(prebill, edited: pd.DataFrame) -> None:
     selected = [prebill.row(i) for i in edited.loc[edited["select"], "item_id"]]
     clean = [r for r in prebill.entries if r.open and r.clean]
-    c = st.columns([1, 1, 1, 2])
-    save = c[0].button("Save edits", type="primary")
-    approve = c[1].button(f"Approve / accept selected ({len(selected)})", disabled=not selected)
-    batch = c[2].button(f"Approve all clean entries ({len(clean)})", disabled=not clean or not prebill.validator_ready)
-    reason = c[3].text_input("Reason for rejecting", key="reject_reason", placeholder="e.g. duplicate of E1041",
-                             label_visibility="collapsed")
-    reject = c[3].button(f"Reject selected ({len(selected)})", disabled=not selected)
+    row = st.container(horizontal=True)
+    save = row.button("Save edits", type="primary")
+    approve = row.button(f"Approve / accept selected ({len(selected)})", disabled=not selected)
+    batch = row.button(f"Approve all clean entries ({len(clean)})", disabled=not clean or not prebill.validator_ready,
+                       help="Entries with no flag at all; flagged entries and drafts stay for a closer look.")
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    reason = row.text_input("Reason for rejecting", key="reject_reason", placeholder="e.g. duplicate of E1041",
+                            width=420)
+    reject = row.button(f"Reject selected ({len(selected)})", disabled=not selected)
     if not (save or approve or batch or reject):
         return
     who, store, records = common.reviewer(), common.store(), edited.to_dict("records")
@@ -133,7 +137,7 @@ def _flag_details(prebill) -> None:
         lines = []
         for r in flagged:
             for f in r.flags:
-                mark = "⛔ error" if f.severity == "error" else "⚠️ warning"
+                mark = "**error**" if f.severity == "error" else "warning"
                 line = f"- **{r.item_id}** · {mark} · `{f.rule}`: {common.plain(f.message)}"
                 if f.suggestion:
                     line += f"  \n  ↳ *Suggestion:* {common.plain(f.suggestion)}"
