@@ -1,6 +1,6 @@
 """The offline UTBMS coder: word and character n-gram TF-IDF, a linear SVM, temperature-calibrated.
 
-Trained at first use (about a second) on the labelled narratives the project ships
+Trained at first use (one to two seconds) on the labelled narratives the project ships
 (`evals/coding/narratives.csv`, `split == "train"` only) plus the per-code vocabulary in
 `codesets/keywords.csv`, then cached in-process. One task model per code set, one activity model
 shared by every set. Confidence is the calibrated probability of the top code; below the threshold
@@ -40,8 +40,11 @@ KEYWORDS_FILE = CODESETS_DIR / "keywords.csv"
 TASK_THRESHOLD = 0.60
 """Calibrated probability below which a task code is left for a reviewer. Chosen by 4-fold
 cross-validation on the training split only: task codes at or above 0.60 were right 91% of the
-time (84% of narratives reach it); activity codes at or above 0.50 right 95% of the time (94%)."""
+time, and 84% of narratives reach it."""
 ACTIVITY_THRESHOLD = 0.50
+"""The same for activity codes: right 95% of the time at or above 0.50; 94% of narratives reach it."""
+MIN_CONTENT_WORDS = 2
+"""A narrative with fewer words that name a subject ("Review documents") gets no task code."""
 
 # Billing verbs and connectives say what kind of work (the activity code), not which task: the task
 # model ignores them so that "draft" or "call with" does not pull every narrative towards one task.
@@ -51,8 +54,8 @@ _ACTIVITY_WORDS = frozenset(
     "emails emailed meet meeting attend attended attending regarding re client counsel finalize edit update "
     "send sent correspond correspondence".split()
 )
-_TASK_STOP_SET = frozenset(ENGLISH_STOP_WORDS | _ACTIVITY_WORDS | {"documents", "matter", "case", "issues", "work"})
 _TASK_STOP = sorted(ENGLISH_STOP_WORDS | _ACTIVITY_WORDS)
+_NO_SUBJECT = frozenset(_TASK_STOP) | {"documents", "matter", "case", "issues", "work", "file", "files"}
 
 # What an evidence kind says about the activity code: codes outside the kind's set are down-weighted.
 _KIND_ACTIVITIES: dict[str, frozenset[str]] = {
@@ -65,11 +68,8 @@ _KIND_ACTIVITIES: dict[str, frozenset[str]] = {
 _KIND_OFF_WEIGHT = 0.25
 
 
-MIN_CONTENT_WORDS = 2
-
-
 def _content_words(text: str) -> int:
-    return sum(1 for w in re.findall(r"[a-z][a-z']+", text.lower()) if len(w) > 2 and w not in _TASK_STOP_SET)
+    return sum(1 for w in re.findall(r"[a-z][a-z']+", text.lower()) if len(w) > 2 and w not in _NO_SUBJECT)
 
 
 class LabelledNarrative(BaseModel):
@@ -91,8 +91,8 @@ class CodeGuess:
     has_task: bool
     """False when the code set has no task codes (`none`) or no model."""
     too_vague: bool = False
-    """Fewer than two content words ("Review documents"): the task code is left for a reviewer
-    whatever the model's probability, since there is nothing in the text to decide it."""
+    """Fewer than MIN_CONTENT_WORDS subject words: the task code is left for a reviewer whatever the
+    model's probability, since there is nothing in the text to decide it."""
 
     def suggestion(self) -> CodeSuggestion:
         task_ok = not self.has_task or (self.task_confidence >= TASK_THRESHOLD and not self.too_vague)
