@@ -184,13 +184,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u
 
 def new_text(text: str) -> str:
     """The part of a body its sender wrote now: no quoted lines, earlier messages or signature."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     earlier = _EARLIER_MESSAGE.search(text)
     if earlier:
         text = text[:earlier.start()]
     if ">" in text:
         text = _QUOTED_LINE.sub("", text)
-    return "\n".join(line.rstrip() for line in text.strip().split("\n"))
+    return text.strip()
 
 
 def count_words(text: str) -> int:
@@ -199,7 +200,9 @@ def count_words(text: str) -> int:
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """At most `limit` characters of text, on one line, without control characters (untrusted content)."""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
+    flat = " ".join(_CONTROL.sub(" ", text[: limit * 8]).split())
+    if len(flat) <= limit and len(text) > limit * 8:  # mostly blank space at the start: read it all
+        flat = " ".join(_CONTROL.sub(" ", text).split())
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]
