@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import sys
 import zipfile
 from decimal import Decimal
@@ -94,7 +95,27 @@ def test_bundled_demo_firm_opens(monkeypatch, review_db):
     st.cache_resource.clear()
 
 
-def test_approve_clean_entries_persists_across_restart(app, review_db):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request, review_db, monkeypatch):
+    """The app's database: the SQLite file, or the PostgreSQL server of TENTHS_TEST_PG (this firm's rows emptied)."""
+    if request.param == "sqlite":
+        return review_db
+    url = os.environ.get("TENTHS_TEST_PG")
+    if not url:
+        pytest.skip("TENTHS_TEST_PG is not set (.ci/run starts a PostgreSQL server and sets it)")
+    from assistant.store import audit, decisions
+
+    store = ReviewStore(url)
+    with store.engine.begin() as conn:
+        for table in (audit, decisions):
+            conn.execute(table.delete().where(table.c.firm == "12-3456789"))
+    store.close()
+    monkeypatch.setenv("TENTHS_DB", url)
+    return url
+
+
+def test_approve_clean_entries_persists_across_restart(app, any_db):
+    review_db = any_db
     app.session_state["reviewer"] = "Maria Ortiz"
     app.run()
     open_page(app, "review")

@@ -28,15 +28,14 @@ def render() -> None:
         with st.container(border=True):
             st.markdown(f"**{item.date:%a %d %b}** · {common.person(firm, item.timekeeper_id)} · "
                         f"{item.source} · {common.plain(item.title) or '(no title)'}")
-            st.caption(f"{common.plain(item.reason)} · {item.source_ref}")
-            candidates = [c for c in item.candidates if firm.matter(c)]
-            cols = st.columns(len(candidates) + 1)
-            for col, matter_id in zip(cols, candidates):
-                if col.button(common.matter_label(firm, matter_id), key=f"as-{item.activity_id}-{matter_id}"):
+            st.caption(f"{common.plain(item.reason)} · `{item.source_ref.replace('`', '')}`")
+            row = st.container(horizontal=True, vertical_alignment="center")
+            for matter_id in [c for c in item.candidates if firm.matter(c)]:
+                if row.button(common.matter_label(firm, matter_id), key=f"as-{item.activity_id}-{matter_id}"):
                     _assign(analysis, item.activity_id, matter_id)
-            other = cols[-1].selectbox("Another matter", [""] + open_matters, key=f"other-{item.activity_id}",
-                                       format_func=lambda m: common.matter_label(firm, m) if m else "Another matter…",
-                                       label_visibility="collapsed")
+            other = row.selectbox("Another matter", [""] + open_matters, key=f"other-{item.activity_id}",
+                                  format_func=lambda m: common.matter_label(firm, m) if m else "Another matter…",
+                                  label_visibility="collapsed", width=380)
             if other:
                 _assign(analysis, item.activity_id, other)
 

@@ -10,6 +10,8 @@ from assistant.review import daily_figures, gap_detail, matter_figures
 
 from ui import common
 
+KINDS = ["Worked (evidence)", "Entered"]
+
 
 def render() -> None:
     analysis, _ = common.reviewed()
@@ -59,8 +61,10 @@ def _chart(analysis) -> None:
     long = per_day.melt("date", var_name="kind", value_name="hours")
     long["kind"] = long["kind"].map({"worked_hours": "Worked (evidence)", "entered_hours": "Entered"})
     chart = alt.Chart(long).mark_bar().encode(
-        x=alt.X("yearmonthdate(date):O", title="Day"), xOffset="kind:N",
-        y=alt.Y("hours:Q", title="Hours"), color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="top")),
+        x=alt.X("yearmonthdate(date):O", title="Day"), xOffset=alt.XOffset("kind:N", sort=KINDS),
+        y=alt.Y("hours:Q", title="Hours"),
+        color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=KINDS, range=["#9ecae9", "#1f4e79"])),
         tooltip=[alt.Tooltip("date:T", title="Day"), "kind:N", alt.Tooltip("hours:Q", format=".1f")],
     ).properties(height=320)
     st.altair_chart(chart, width="stretch")
@@ -94,7 +98,7 @@ def _drill_down(analysis, gap) -> None:
                         f"{common.plain(a.title) or '(no title)'}")
             if a.excerpt:
                 st.text(a.excerpt[:300])
-            st.caption(f"{a.source_ref} · matched: {a.match_reason}")
+            st.caption(f"`{a.source_ref.replace('`', '')}` · matched: {common.plain(a.match_reason)}")
     for d in drafts:
         st.info(f"Draft entry: **{d.hours} h** — {common.plain(d.narrative)}  \nCodes {d.task_code or '–'} / {d.activity_code or '–'}"
                 f" · confidence {d.confidence:.0%}")

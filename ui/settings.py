@@ -40,8 +40,9 @@ def _storage() -> None:
     st.markdown(f"Approvals, edits and rejections are kept in `{shown}` (set `TENTHS_DB` to change it), with an "
                 "audit trail of who changed what and when.")
     trail = common.store().history()
+    tz = common.base_analysis().firm.firm.tz
     if trail:
-        st.dataframe(pd.DataFrame([{"When": a.at, "Who": a.who, "Action": a.action, "Item": a.item_id,
+        st.dataframe(pd.DataFrame([{"When": f"{a.at.astimezone(tz):%Y-%m-%d %H:%M %Z}", "Who": a.who, "Action": a.action, "Item": a.item_id,
                                     "Reason": a.reason} for a in trail[-200:]][::-1]),
                      hide_index=True, width="stretch", height=260)
 

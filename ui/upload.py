@@ -67,7 +67,10 @@ def _accounting() -> None:
         st.success("Nothing was ignored or rejected.")
         return
     left = pd.DataFrame([r.model_dump() for r in analysis.rejections])
-    status = st.segmented_control("Show", ["rejected", "ignored"], default="rejected", key="acc_status")
+    counts = left["status"].value_counts().to_dict()
+    options = [s for s in ("rejected", "ignored") if counts.get(s)]
+    status = st.segmented_control("Show the records left out", options, default=options[0], key="acc_status",
+                                  format_func=lambda s: f"{s.capitalize()} ({counts[s]})")
     shown = left[left["status"] == status] if status else left
     st.dataframe(shown.rename(columns={"source": "Source", "source_ref": "Record", "status": "Status",
                                        "reason": "Reason"}),
