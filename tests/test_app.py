@@ -202,6 +202,22 @@ def test_export_refused_with_reasons_then_downloads(app, review_db):
     no_failure(app)
     assert any("Invoice ready" in s.value for s in app.success)
     assert any(b.label == "Download LEDES file" for b in app.get("download_button"))
+    next(b for b in app.button if b.label == "Draft the cover letter").click().run()
+    no_failure(app)
+    assert {"Download .md", "Download .docx"} <= {b.label for b in app.get("download_button")}
+    next(b for b in app.button if b.label == "Draft a status report").click().run()
+    no_failure(app)
+    assert "Acme" in texts(app)
+
+
+def test_gap_drill_down_shows_evidence_and_draft(app):
+    app.run()
+    app.session_state["gap_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    app.run()
+    no_failure(app)
+    shown = texts(app)
+    assert "Evidence for" in shown and "matched:" in shown
+    assert any("Draft entry" in i.value for i in app.info)
 
 
 def test_hostile_upload_is_refused_in_one_sentence(app):
@@ -358,3 +374,22 @@ def test_gap_figures(session):
     gap = analysis.gaps[0]
     acts, drafts = review.gap_detail(analysis, gap)
     assert [a.activity_id for a in acts] == gap.activity_ids and drafts
+
+
+def test_individual_files_borrow_the_firm_settings_and_back_to_demo(app, tiny_firm_shared):
+    app.run()
+    open_page(app, "upload")
+    files = [("MO.ics", (tiny_firm_shared / "calendar" / "MO.ics").read_bytes(), "text/calendar"),
+             ("entries.csv", (tiny_firm_shared / "time_entries.csv").read_bytes(), "text/csv")]
+    app.file_uploader[0].set_value(files)
+    next(b for b in app.get("form_submit_button") if b.label == "Analyse").click().run()
+    no_failure(app)
+    assert app.session_state["firm_label"] == "Upload: 2 uploaded files"
+    assert any("taken from the current firm" in i.value for i in app.info)
+    counts = app.dataframe[0].value
+    assert dict(zip(counts["Source"], counts["Records read"]))["Calendar"] == 2
+    workspace = Path(app.session_state["workspace"])
+    assert workspace.is_dir()
+    next(b for b in app.sidebar.button if b.label == "Back to the demo firm").click().run()
+    no_failure(app)
+    assert "firm_dir" not in app.session_state and not workspace.exists()
