@@ -92,6 +92,28 @@ class Prebill(BaseModel):
         raise ConfigError(f"{item_id} is not on the pre-bill of {self.matter.matter_id}; reload and try again")
 
     @property
+    def live_entries(self) -> list[ReviewRow]:
+        """Entries not rejected."""
+        return [r for r in self.entries if r.status != "rejected"]
+
+    @property
+    def approved(self) -> list[ReviewRow]:
+        return [r for r in self.entries if r.status == "approved"]
+
+    @property
+    def flagged(self) -> list[ReviewRow]:
+        return [r for r in self.live_entries if r.flags]
+
+    @property
+    def clean_open(self) -> list[ReviewRow]:
+        """Entries still to decide that carry no flag at all (what batch approval takes)."""
+        return [r for r in self.entries if r.open and r.clean] if self.validator_ready else []
+
+    @property
+    def open_drafts(self) -> list[ReviewRow]:
+        return [r for r in self.drafts if r.open]
+
+    @property
     def billable_hours(self) -> Decimal:
         return sum((r.hours for r in self.entries if r.status != "rejected"), Decimal(0))
 
@@ -325,13 +347,12 @@ def approve_clean(store: ReviewStore, prebill: Prebill, who: str) -> EditOutcome
     if not prebill.validator_ready:
         out.problems.append("the validator is not installed, so no entry can be called clean")
         return out
-    for row in prebill.entries:
-        if row.open and row.clean:
-            try:
-                approve(store, row, who)
-                out.saved.append(row.item_id)
-            except ConflictError as e:
-                out.conflicts.append(str(e))
+    for row in prebill.clean_open:
+        try:
+            approve(store, row, who)
+            out.saved.append(row.item_id)
+        except ConflictError as e:
+            out.conflicts.append(str(e))
     return out
 
 

@@ -31,13 +31,12 @@ def render() -> None:
 
 def _page(prebill, firm) -> None:
     cur = firm.firm.currency
-    live = [r for r in prebill.entries if r.status != "rejected"]
     c = st.columns(5)
     c[0].metric("Billable hours", f"{prebill.billable_hours:.1f}")
     c[1].metric("Billable amount", common.money(prebill.billable_amount, cur))
-    c[2].metric("Approved", f"{sum(1 for r in live if r.status == 'approved')} of {len(live)}")
-    c[3].metric("Entries flagged", sum(1 for r in live if r.flags))
-    c[4].metric("Drafts to accept", sum(1 for r in prebill.drafts if r.open))
+    c[2].metric("Approved", f"{len(prebill.approved)} of {len(prebill.live_entries)}")
+    c[3].metric("Entries flagged", len(prebill.flagged))
+    c[4].metric("Drafts to accept", len(prebill.open_drafts))
     if not prebill.validator_ready:
         st.warning("The validator is not installed yet, so no flags are shown and nothing counts as clean.")
     if not prebill.rows:
@@ -88,11 +87,11 @@ def _editor(prebill) -> pd.DataFrame:
 
 def _actions(prebill, edited: pd.DataFrame) -> None:
     selected = [prebill.row(i) for i in edited.loc[edited["select"], "item_id"]]
-    clean = [r for r in prebill.entries if r.open and r.clean]
+    clean = prebill.clean_open
     row = st.container(horizontal=True)
     save = row.button("Save edits", type="primary")
     approve = row.button(f"Approve / accept selected ({len(selected)})", disabled=not selected)
-    batch = row.button(f"Approve all clean entries ({len(clean)})", disabled=not clean or not prebill.validator_ready,
+    batch = row.button(f"Approve all clean entries ({len(clean)})", disabled=not clean,
                        help="Entries with no flag at all; flagged entries and drafts stay for a closer look.")
     row = st.container(horizontal=True, vertical_alignment="bottom")
     reason = row.text_input("Reason for rejecting", key="reject_reason", placeholder="e.g. duplicate of E1041",
