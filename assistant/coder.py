@@ -25,12 +25,12 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from .codes import CODESETS_DIR, TASK_SETS, load_codesets
-from .models import CodeSuggestion
+from .models import CodeSuggestion, FirmData
 
 __all__ = [
     "CodeGuess", "Coder", "LabelledNarrative", "LABELLED_FILE", "TASK_THRESHOLD", "ACTIVITY_THRESHOLD",
     "load_labelled", "train", "default_coder", "suggest_codes", "suggest_many", "guess_many",
-    "run_coding_eval",
+    "annotate_roles", "run_coding_eval",
 ]
 
 LABELLED_FILE = Path(__file__).resolve().parent.parent / "evals" / "coding" / "narratives.csv"
@@ -104,6 +104,39 @@ class CodeGuess:
             confidence=round(float(confidence), 3),
             needs_review=not (task_ok and act_ok),
         )
+
+
+def annotate_roles(narrative: str, firm: FirmData, client_id: str = "") -> str:
+    """Say who a named person is, so the activity code can tell client from colleague from outsider.
+
+    "Conference with S. Marquez re: …" says nothing about Ms Marquez; the firm folder does. A
+    timekeeper's name gets "(internal colleague)"; a contact of the matter's client whose email is on
+    one of the client's domains gets "(client)"; other contacts "(third party)". Full names and
+    "F. Last" forms are recognised; a name already inside or followed by a parenthesis is left alone.
+    """
+    roles: dict[str, str] = {}
+    for tk in firm.timekeepers:
+        roles.update(dict.fromkeys(_name_forms(tk.name), "internal colleague"))
+    for contact in firm.contacts:
+        if client_id and contact.client_id != client_id:
+            continue
+        client = firm.client(contact.client_id)
+        domain = contact.email.rsplit("@", 1)[-1].lower() if "@" in contact.email else ""
+        is_client = bool(client and domain and domain in {d.lower() for d in client.domains})
+        for form in _name_forms(contact.name):
+            if roles.get(form, "") != "internal colleague":
+                roles[form] = "client" if is_client else "third party"
+    if not roles or not narrative:
+        return narrative
+    pattern = re.compile(r"(?<!\()\b(" + "|".join(re.escape(f) for f in sorted(roles, key=len, reverse=True)) + r")\b(?!\s*\()")
+    return pattern.sub(lambda m: f"{m.group(1)} ({roles[m.group(1)]})", narrative)
+
+
+def _name_forms(name: str) -> list[str]:
+    parts = name.split()
+    if len(parts) < 2:
+        return []
+    return [name, f"{parts[0][0]}. {parts[-1]}"]
 
 
 def load_labelled(path: Path | None = None) -> list[LabelledNarrative]:

@@ -9,8 +9,8 @@ import pytest
 
 from assistant.cli import main
 from assistant.coder import (
-    ACTIVITY_THRESHOLD, TASK_THRESHOLD, default_coder, load_labelled, run_coding_eval, suggest_codes,
-    suggest_many, train,
+    ACTIVITY_THRESHOLD, TASK_THRESHOLD, annotate_roles, default_coder, load_labelled, run_coding_eval,
+    suggest_codes, suggest_many, train,
 )
 from assistant.codes import load_codesets
 from assistant.codes import suggest_codes as public_suggest_codes
@@ -104,7 +104,8 @@ FIRM = {
                  'currency = "USD"\n',
     "timekeepers.csv": "timekeeper_id,name,classification,rate,email\n"
                        "AR,Ana Reyes,PT,500,areyes@reyesobi.com\nKO,Kofi Obi,AS,325,kobi@reyesobi.com\n",
-    "clients.csv": "client_id,name,ledes_client_id,billing_email\nNOR,Norden Foods,NOR1,ap@norden.com\n",
+    "clients.csv": "client_id,name,ledes_client_id,billing_email,domains\nNOR,Norden Foods,NOR1,ap@norden.com,norden.com\n",
+    "contacts.csv": "client_id,name,email,phone\nNOR,Lena Vogt,lvogt@norden.com,312-555-0100\nNOR,Paul Grant,pgrant@grantlaw.com,312-555-0199\n",
     "matters.csv": "matter_id,client_id,name,status,billing_type,code_set\n"
                    "LIT,NOR,Norden v. Palisade,open,hourly,litigation\n"
                    "BK,NOR,Norden chapter 11,open,hourly,bankruptcy\n"
@@ -117,6 +118,7 @@ ENTRIES = (
     "E3,2026-10-06,KO,LIT,0.4,Review documents,,,vague\n"
     "E4,2026-10-06,AR,GEN,0.6,Draft memo on supplier contract termination rights,,,\n"
     "E5,not-a-date,AR,LIT,0.6,Draft answer to amended complaint,,,bad row\n"
+    "E7,2026-10-07,KO,LIT,0.2,Telephone conference with L. Vogt re: deposition schedule for plant manager,,,\n"
     "E6,2026-10-07,AR,LIT,2.0,\"Draft motion to dismiss for lack of personal jurisdiction, with exhibits\",L210,A104,kept\n"
 )
 
@@ -139,8 +141,8 @@ def test_tenths_code_end_to_end(firm_dir, tmp_path, capsys):
     assert header == ["entry_id", "date", "timekeeper_id", "matter_id", "hours", "narrative", "task_code",
                       "activity_code", "Internal Note", "suggested_task_code", "suggested_activity_code",
                       "code_confidence"]
-    assert [r["entry_id"] for r in rows] == ["E1", "E2", "E3", "E4", "E5", "E6"]
-    assert [r["Internal Note"] for r in rows] == ["first", "", "vague", "", "bad row", "kept"]
+    assert [r["entry_id"] for r in rows] == ["E1", "E2", "E3", "E4", "E5", "E7", "E6"]
+    assert [r["Internal Note"] for r in rows] == ["first", "", "vague", "", "bad row", "", "kept"]
     by_id = {r["entry_id"]: r for r in rows}
     assert (by_id["E1"]["task_code"], by_id["E1"]["suggested_task_code"]) == ("L330", "L330")
     assert 0 < float(by_id["E1"]["code_confidence"]) <= 1
@@ -151,6 +153,7 @@ def test_tenths_code_end_to_end(firm_dir, tmp_path, capsys):
     assert by_id["E5"]["task_code"] == "" and by_id["E5"]["code_confidence"] == ""       # rejected row kept as is
     assert (by_id["E6"]["task_code"], by_id["E6"]["activity_code"]) == ("L210", "A104")   # never overwritten
     assert by_id["E6"]["suggested_task_code"] == "L240"
+    assert (by_id["E7"]["task_code"], by_id["E7"]["activity_code"]) == ("L330", "A106")   # L. Vogt is the client
     assert "not-a-date" in capsys.readouterr().err
     assert [p.name for p in out.parent.iterdir()] == ["coded.csv"]                     # no temp file left
 
@@ -169,3 +172,16 @@ def test_tenths_code_missing_firm_file_is_exit_2(tmp_path):
     (tmp_path / "entries.csv").write_text(ENTRIES, encoding="utf-8")
     assert main(["code", str(tmp_path / "nofirm"), "--entries", str(tmp_path / "entries.csv"),
                  "--out", str(tmp_path / "o.csv")]) == 2
+
+
+def test_annotate_roles_names_client_colleague_and_third_party(firm_dir):
+    from assistant.folder import load_firm
+
+    firm = load_firm(firm_dir)
+    assert annotate_roles("Call with L. Vogt re: plan", firm, "NOR") == "Call with L. Vogt (client) re: plan"
+    assert annotate_roles("Conference with Kofi Obi re: brief", firm) == \
+        "Conference with Kofi Obi (internal colleague) re: brief"
+    assert annotate_roles("Email to P. Grant re: stay", firm, "NOR") == "Email to P. Grant (third party) re: stay"
+    assert annotate_roles("Call with opposing counsel (P. Grant) re: stay", firm, "NOR") == \
+        "Call with opposing counsel (P. Grant) re: stay"
+    assert annotate_roles("Draft answer to complaint", firm) == "Draft answer to complaint"

@@ -89,7 +89,7 @@ def code_entries_csv(data: bytes, name: str, firm: FirmData) -> str:
 
 def _code(entries: list[TimeEntry], firm: FirmData) -> dict[str, tuple[str, str, str, str, float]]:
     """source_ref -> (task to fill, activity to fill, suggested task, suggested activity, confidence)."""
-    from ..coder import guess_many
+    from ..coder import annotate_roles, guess_many
 
     by_set: dict[str, list[TimeEntry]] = defaultdict(list)
     for e in entries:
@@ -97,11 +97,17 @@ def _code(entries: list[TimeEntry], firm: FirmData) -> dict[str, tuple[str, str,
         by_set[matter.code_set if matter else "none"].append(e)
     out = {}
     for code_set, mine in by_set.items():
-        for e, guess in zip(mine, guess_many([e.narrative for e in mine], code_set)):
+        texts = [annotate_roles(e.narrative, firm, _client_of(e, firm)) for e in mine]
+        for e, guess in zip(mine, guess_many(texts, code_set)):
             s = guess.suggestion()
             out[e.source_ref] = (s.task_code, s.activity_code,
                                guess.task_code if guess.has_task else "", guess.activity_code, s.confidence)
     return out
+
+
+def _client_of(entry: TimeEntry, firm: FirmData) -> str:
+    matter = firm.matter(entry.matter_id)
+    return matter.client_id if matter else ""
 
 
 def _line(source_ref: str) -> int:
