@@ -350,10 +350,14 @@ def _summary(result: SourceResult) -> list[tuple]:
 @given(st.integers(0, 8).flatmap(
     lambda n: st.tuples(*[_events(f"ev{i}", first_day=-40, last_day=70, extras=True) for i in range(n)])))
 def test_skipping_what_is_not_read_changes_nothing(events):
-    """The pre-pass that drops alarms, unused properties and far-away one-off events is invisible."""
+    """The pre-pass (alarms, unused properties, far-away one-offs) and the one-off fast path are invisible."""
     body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//t//EN",
                         *[text for text, _ in events], "END:VCALENDAR", ""]).encode()
     slim = run("calendar", body)
     with mock.patch.object(calendar_module, "_slim", lambda text, period: text):
         full = run("calendar", body)
     assert _summary(slim) == _summary(full)
+    # The one-off fast path agrees with recurring_ical_events (every event with a UID goes through it).
+    with mock.patch.object(calendar_module, "_RECURRENCE", calendar_module._RECURRENCE | {"UID"}):
+        library = run("calendar", body)
+    assert _summary(slim) == _summary(library)
