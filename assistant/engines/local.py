@@ -75,7 +75,8 @@ def start_server(path: Path, *, n_ctx: int = N_CTX, threads: int | None = None) 
             params.model.path = key
             params.n_ctx = n_ctx
             params.n_parallel = 1
-            params.cpuparams.n_threads = threads or max(1, min(8, os.cpu_count() or 1))
+            params.cpuparams.n_threads = threads or int(os.environ.get("TENTHS_LLAMA_THREADS", "0")) \
+                or max(1, min(8, os.cpu_count() or 1))
             params.port = 0  # any free port
             params.hostnames = ["127.0.0.1"]
             params.verbosity = int(os.environ.get("TENTHS_LLAMA_VERBOSITY", "0"))

@@ -13,6 +13,7 @@ offline engine's result with a note saying so.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import math
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 import instructor
 import openai
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, create_model, field_validator, model_validator
 
 from ..errors import ConfigError, EngineError
 from ..models import CodeSuggestion, Draft
@@ -139,6 +140,14 @@ class LetterAnswer(BaseModel):
         if not self.markdown.strip():
             raise ValueError("the letter is empty")
         return self
+
+
+@functools.cache
+def sized(list_model: type[BaseModel], item_model: type[BaseModel], n: int) -> type[BaseModel]:
+    """`list_model` with exactly n items (minItems/maxItems: a grammar-constrained server stops there)."""
+    return create_model(list_model.__name__, __doc__=list_model.__doc__,
+                        items=(list[item_model], Field(min_length=n, max_length=n,
+                                                       description=f"Exactly {n} objects, one per id.")))
 
 
 # --------------------------------------------------------------------------- messages
@@ -328,7 +337,8 @@ class OpenAIEngine(Engine):
         max_tokens = min(8000, 200 + self.max_tokens_per_item * len(ids))
         raw_items: list[Any]
         try:
-            result = self.extract(list_model, messages, context=b.context, max_tokens=max_tokens)
+            result = self.extract(sized(list_model, item_model, len(ids)), messages, context=b.context,
+                                  max_tokens=max_tokens)
             raw_items = list(result.items)
         except EngineError as e:
             return {}, {i: f"{self.name} unavailable ({e})" for i in b.indices}
