@@ -230,8 +230,23 @@ def test_hostile_upload_is_refused_in_one_sentence(app):
     app.file_uploader[0].set_value(("firm.zip", buf.getvalue(), "application/zip"))
     next(b for b in app.get("form_submit_button") if b.label == "Analyse").click().run()
     assert not app.exception
-    assert [e.value for e in app.error] == ["Firm.zip: ../../evil.txt points outside the archive (..)."]
+    assert [e.value for e in app.error] == ["firm.zip: ../../evil.txt points outside the archive (..)."]
     assert "firm_dir" not in app.session_state  # still on the firm it showed before
+
+
+def test_unusable_firm_folder_is_refused_and_the_firm_stays(app, tiny_firm):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("firm.toml", 'name = "X"\nlaw_firm_id = "1"\n')  # no timekeepers.csv
+    app.run()
+    open_page(app, "upload")
+    app.file_uploader[0].set_value(("broken.zip", buf.getvalue(), "application/zip"))
+    next(b for b in app.get("form_submit_button") if b.label == "Analyse").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["timekeepers.csv: required firm file is missing."]
+    assert "firm_dir" not in app.session_state
+    open_page(app, "gaps")
+    no_failure(app)
 
 
 def test_upload_a_zip_switches_the_firm(app, tiny_firm):

@@ -56,7 +56,9 @@ def guarded(render):
 
 def _sentence(e: Exception) -> str:
     text = " ".join(str(e).split()) or type(e).__name__
-    text = text[0].upper() + text[1:]
+    first = text.split(" ", 1)[0]
+    if not any(c in first for c in "./:_"):  # never change the case of a file name or an id
+        text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
 

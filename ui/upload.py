@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import streamlit as st
 
+from assistant.folder import load_firm
 from assistant.models import Period
 from assistant.uploads import new_workspace, prepare_upload
 
@@ -37,9 +40,8 @@ def _submit(files, chosen) -> None:
         workspace = new_workspace()
         try:
             result = prepare_upload([(f.name, f.getvalue()) for f in files], workspace, base_firm=common.firm_dir())
+            load_firm(result.root)  # an unusable firm folder is refused here, not on every page after
         except BaseException:
-            import shutil
-
             shutil.rmtree(workspace, ignore_errors=True)
             raise
         label = files[0].name if len(files) == 1 else f"{len(files)} uploaded files"
