@@ -467,16 +467,18 @@ def _body_fast(found: dict[str, str], body: bytes, depth: int = 0) -> _Body:
     return _Body("", attachments)
 
 
-def _fast_leaves(found: dict[str, str], body: bytes, plain: list, html: list, depth: int) -> int:
-    ctype = _content_type(found.get("content-type", ""))
+def _fast_leaves(found: dict[str, str], body: bytes, plain: list, html: list, depth: int,
+                 default: str = "text/plain") -> int:
+    ctype = _content_type(found["content-type"]) if "content-type" in found else default
     if ctype.startswith("multipart/"):
         boundary = _param(found.get("content-type", ""), "boundary")
         if not boundary or depth > 20:
             return 0
+        inner = "message/rfc822" if ctype == "multipart/digest" else "text/plain"  # RFC 2046 5.1.5
         total = 0
         for part in _split_multipart(body, boundary):
             sub, _, sub_body = _read_head(part)
-            total += _fast_leaves(sub, sub_body, plain, html, depth + 1)
+            total += _fast_leaves(sub, sub_body, plain, html, depth + 1, inner)
         return total
     disposition = found.get("content-disposition", "").split(";", 1)[0].strip().lower()
     named = bool(_FILENAME.search(found.get("content-disposition", "")) or
