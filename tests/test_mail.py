@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email as email_package
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -370,3 +371,21 @@ def test_new_text(text, expected):
 def test_excerpt_is_bounded_and_flat():
     out = mailtext.excerpt("word " * 200 + "\x00\x1b[31m")
     assert len(out) <= 300 and "\n" not in out and "\x1b" not in out and out.endswith("…")
+
+
+CPYTHON_EMAILS = Path(email_package.__file__).parent.parent / "test" / "test_email" / "data"
+
+
+@pytest.mark.skipif(not CPYTHON_EMAILS.is_dir(), reason="CPython's email test data is not installed")
+def test_fast_path_equals_reference_on_cpython_email_corpus():
+    """Odd real-world structures (digests, nested parts, bad encodings); only display names taken from
+    comments, `a@b (Name)`, differ by design (`policy.default` drops them, the fast path keeps them)."""
+    period = Period(start=dt.date(1990, 1, 1), end=dt.date(2030, 12, 31))
+    for p in sorted(CPYTHON_EMAILS.glob("msg_*.txt")):
+        raw = (b"To: ann@hartwell-law.com\nCc: x@external.example\nDate: Mon, 05 Oct 2026 10:00:00 -0400\n"
+               + p.read_bytes())
+        fast = parse_mail(raw, f"{p.name}.eml", FIRM, period)
+        ref = parse_mail(raw, f"{p.name}.eml", FIRM, period, fast=False)
+        assert fast.rejections == ref.rejections, p.name
+        strip = lambda acts: [a.model_dump(exclude={"participant_names"}) for a in acts]  # noqa: E731
+        assert strip(fast.activities) == strip(ref.activities), p.name
