@@ -115,8 +115,12 @@ def _utc_now() -> dt.datetime:
 class ReviewStore:
     """Decisions of one firm (`firm`: its LEDES law firm id or any stable key) in the database at `url`."""
 
-    def __init__(self, url: str, *, firm: str = "", clock: Callable[[], dt.datetime] | None = None,
+    def __init__(self, url: str | None = None, *, firm: str = "", clock: Callable[[], dt.datetime] | None = None,
                  tz: str = "UTC", engine: Engine | None = None):
+        if url is None:
+            from .settings import load_settings
+
+            url = load_settings().db_url  # TENTHS_DB, else the SQLite file beside the cache
         self.url = url
         self.firm = firm
         self._clock = clock or _utc_now

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import shutil
 import sys
 import zipfile
 from decimal import Decimal
@@ -15,7 +16,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from assistant import review
-from assistant.errors import ConfigError, RefusedError
+from assistant.errors import ConfigError, RefusedError, TenthsError
 from assistant.models import Period
 from assistant.pipeline import analyze
 from assistant.store import ConflictError, ReviewStore, entry_id_for_draft
@@ -408,3 +409,22 @@ def test_individual_files_borrow_the_firm_settings_and_back_to_demo(app, tiny_fi
     next(b for b in app.sidebar.button if b.label == "Back to the demo firm").click().run()
     no_failure(app)
     assert "firm_dir" not in app.session_state and not workspace.exists()
+
+
+def test_demo_is_generated_when_the_bundled_one_is_missing(tmp_path, monkeypatch):
+    fresh_settings()
+    from ui import common
+
+    monkeypatch.delenv("TENTHS_DEMO_DIR", raising=False)
+    monkeypatch.setattr(common, "REPO", tmp_path)
+    common._generated_demo.clear()
+    try:
+        generated = common.demo_dir()
+        assert (generated / "firm.toml").is_file()
+        shutil.rmtree(generated.parent)
+        common._generated_demo.clear()
+        monkeypatch.setitem(sys.modules, "assistant.demo", None)
+        with pytest.raises(TenthsError, match="bundled demo firm is missing"):
+            common.demo_dir()
+    finally:
+        common._generated_demo.clear()

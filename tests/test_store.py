@@ -175,3 +175,10 @@ def test_password_never_in_messages():
     with pytest.raises(ConfigError) as e:
         ReviewStore("postgresql+psycopg://bob:s3cret@127.0.0.1:1/none")
     assert "s3cret" not in str(e.value)
+
+
+def test_default_url_is_tenths_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("TENTHS_DB", f"sqlite:///{tmp_path / 'sub' / 'default.db'}")
+    store = ReviewStore(firm="F")
+    store.approve("E1", who="Maria", version=0)
+    assert (tmp_path / "sub" / "default.db").is_file() and store.url.endswith("default.db")
