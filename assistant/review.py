@@ -15,7 +15,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .errors import ConfigError, RefusedError
 from .models import Activity, Client, Draft, Expense, FirmData, Flag, Gap, Matter, TimeEntry
@@ -182,7 +182,10 @@ def current_entries(analysis, decisions: dict[str, Decision], *, include_rejecte
             out.append(TimeEntry.model_validate({**e.model_dump(mode="json"), **d.values}))
     for d in decisions.values():
         if d.kind == "entry" and d.item_id not in seen and d.values and (include_rejected or d.status != "rejected"):
-            entry = TimeEntry.model_validate(d.values)
+            try:
+                entry = TimeEntry.model_validate(d.values)
+            except ValidationError:  # a decision about an entry this analysis does not hold
+                continue
             if analysis.period.contains(entry.date):
                 out.append(entry)
     return out

@@ -364,6 +364,24 @@ def test_assigning_a_matter_moves_time_out_of_the_queue(session):
     assert analysis.activity(item.activity_id).matter_id is None  # the cached analysis is untouched
 
 
+def test_rejected_entry_stays_visible_but_is_not_billed(session):
+    analysis, store = session
+    applied, decisions = reviewed(analysis, store)
+    prebill = review.build_prebill(applied, decisions, "M-100")
+    with pytest.raises(ConfigError, match="say why"):
+        review.reject(store, prebill.row("E2"), "  ", "Maria")
+    outcome = review.reject_many(store, [prebill.row("E2")], "duplicate of E1", "Maria")
+    assert outcome.saved == ["E2"]
+    applied, decisions = reviewed(analysis, store)
+    prebill = review.build_prebill(applied, decisions, "M-100")
+    assert prebill.row("E2").status == "rejected" and prebill.billable_hours == Decimal("2.5")
+    assert "E2" not in [e.entry_id for e in applied.entries]
+    # A stray decision about an entry the analysis does not hold is ignored, not a crash.
+    store.edit("E77", {"hours": "1"}, who="Maria", version=0)
+    applied, decisions = reviewed(analysis, store)
+    assert review.build_prebill(applied, decisions, "M-100").row("E2").status == "rejected"
+
+
 def test_batch_approve_and_export(session):
     analysis, store = session
     applied, decisions = reviewed(analysis, store)
