@@ -229,7 +229,7 @@ def _analyse(root: Path, per: Period):
     from assistant.pipeline import analyze
 
     ctx = get_script_run_ctx()
-    with st.status(f"Analysing {firm_label().lower()} from {per.start:%d %b %Y} to {per.end:%d %b %Y}…",
+    with st.status(f"Analysing {plain(firm_label())} from {per.start:%d %b %Y} to {per.end:%d %b %Y}…",
                    expanded=True) as status:
         bars: dict[str, object] = {}
 
@@ -291,7 +291,7 @@ def sidebar_status() -> None:
     except TenthsError as e:
         st.caption(_sentence(e))
         return
-    st.caption(f"**{firm_label()}** · {per.start:%d %b} – {per.end:%d %b %Y}")
+    st.caption(f"**{plain(firm_label())}** · {per.start:%d %b} – {per.end:%d %b %Y}")
     if st.session_state.get("firm_dir") and st.button("Back to the demo firm"):
         use_demo()
         st.rerun()

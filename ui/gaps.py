@@ -17,8 +17,9 @@ def render() -> None:
     analysis, _ = common.reviewed()
     s, cur = analysis.summary, analysis.firm.firm.currency
     st.title("Unbilled time")
-    st.caption(f"{analysis.firm.firm.name} · {analysis.period.start:%d %b} – {analysis.period.end:%d %b %Y} · "
-               f"{common.firm_label()}")
+    per = analysis.period
+    st.caption(f"{common.plain(analysis.firm.firm.name)} · {per.start:%d %b} – {per.end:%d %b %Y} · "
+               f"{common.plain(common.firm_label())}")
     c = st.columns(4)
     c[0].metric("Capture rate", f"{s['capture_rate']:.0%}", help="Entered hours ÷ hours the evidence shows were worked")
     c[1].metric("Hours not entered", f"{s['gap_hours']:.1f}")

@@ -57,7 +57,7 @@ def _submit(files, chosen) -> None:
 def _accounting() -> None:
     analysis = common.base_analysis()
     firm = analysis.firm.firm
-    st.subheader(f"What was read: {firm.name}, {analysis.period.start:%d %b} – {analysis.period.end:%d %b %Y}")
+    st.subheader(f"What was read: {common.plain(firm.name)}, {analysis.period.start:%d %b} – {analysis.period.end:%d %b %Y}")
     counts = pd.DataFrame([{"Source": name.replace("_", " ").capitalize(), **c.model_dump()}
                            for name, c in analysis.counts.items()])
     counts = counts.rename(columns={"read": "Records read", "activities": "Used", "ignored": "Ignored",
