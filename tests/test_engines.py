@@ -97,6 +97,33 @@ def test_batching_at_most_one_call_per_20_items(llm_server, tmp_path, n):
     assert sum(len(request_items(b)) for b in llm_server.requests) == n
 
 
+def test_matters_of_different_code_sets_share_a_request(llm_server, tmp_path):
+    items = narrate_items(12)
+    for item in items[6:]:  # half of them on the Globex bankruptcy matter
+        item.draft.matter_id = item.activities[0].matter_id = "M-200"
+
+    def respond(body):
+        return {"items": [{"id": it["id"], "narrative": "Draft correspondence to M. Ostrander re: " + it["evidence"][0]["title"],
+                           "hours": float(it["hours"]), "activity_code": "A104",
+                           "task_code": "B110" if it["code_set"] == "bankruptcy" else "L310"}
+                          for it in request_items(body)]}
+    llm_server.default = respond
+    drafts = engine_for(llm_server, tmp_path).narrate(items)
+    assert llm_server.calls == 1
+    assert [d.task_code for d in drafts] == ["L310"] * 6 + ["B110"] * 6
+    reference = request_text(llm_server.requests[0])
+    assert "code set 'bankruptcy'" in reference and "code set 'litigation'" in reference
+
+
+def test_a_code_of_another_items_set_is_reasked(llm_server, tmp_path):
+    items = narrate_items(2)
+    items[1].draft.matter_id = items[1].activities[0].matter_id = "M-200"
+    llm_server.enqueue(answer_all(task="B110"), answer_all(task=""))  # B110 is fine for item 2 only
+    drafts = engine_for(llm_server, tmp_path).narrate(items)
+    assert llm_server.calls == 2 and "'B110' is not in this matter's code set" in request_text(llm_server.requests[1])
+    assert drafts[0].engine == "openai" and drafts[0].task_code != "B110"
+
+
 def test_rerun_on_unchanged_input_makes_no_call(llm_server, tmp_path):
     llm_server.default = answer_all()
     first = engine_for(llm_server, tmp_path).narrate(narrate_items(25))

@@ -75,8 +75,11 @@ def start_server(path: Path, *, n_ctx: int = N_CTX, threads: int | None = None) 
             params.model.path = key
             params.n_ctx = n_ctx
             params.n_parallel = 1
-            params.cpuparams.n_threads = threads or int(os.environ.get("TENTHS_LLAMA_THREADS", "0")) \
-                or max(1, min(8, os.cpu_count() or 1))
+            # about the physical cores: spinning threads on busy logical cores slow llama.cpp down
+            n_threads = threads or int(os.environ.get("TENTHS_LLAMA_THREADS", "0")) \
+                or max(1, min(8, (os.cpu_count() or 2) // 2))
+            params.cpuparams.n_threads = n_threads
+            params.cpuparams_batch.n_threads = n_threads
             params.port = 0  # any free port
             params.hostnames = ["127.0.0.1"]
             params.verbosity = int(os.environ.get("TENTHS_LLAMA_VERBOSITY", "0"))

@@ -21,9 +21,10 @@ class OfflineEngine(Engine):
     name = "offline"
 
     def narrate(self, items: list[NarrateItem]) -> list[Draft]:
+        """A draft that already has a narrative (the pipeline writes them) keeps it; codes fill where empty."""
         drafts = [
             item.draft.model_copy(update={
-                "narrative": offline_narrative(item.draft, item.evidence(), item.firm),
+                "narrative": item.draft.narrative or offline_narrative(item.draft, item.evidence(), item.firm),
                 "engine": "offline",
             })
             for item in items

@@ -72,10 +72,12 @@ def _guard(url: str | None) -> None:
 
 
 def _code_check(value: str, kind: str, info: ValidationInfo) -> str:
+    """A code must be in the code set of the item it answers (context: {"codes": {id: {kind: set}}})."""
     value = (value or "").strip().upper()
-    allowed = (info.context or {}).get(f"{kind}_codes")
-    if value and allowed is not None and value not in allowed:
-        listed = ", ".join(sorted(allowed)) or "none: leave it empty"
+    codes = (info.context or {}).get("codes")
+    allowed = codes.get(str(info.data.get("id", ""))) if codes is not None else None
+    if value and allowed is not None and value not in allowed[kind]:
+        listed = ", ".join(sorted(allowed[kind])) or "none: leave it empty"
         raise ValueError(f"{kind} code {value!r} is not in this matter's code set; use one of {listed}, or ''")
     return value
 
@@ -169,32 +171,60 @@ def build_messages(prompt: Prompt, data: Any, *, reference: str = "") -> list[di
     return [{"role": "system", "content": prompt.text}, {"role": "user", "content": user}]
 
 
-def code_reference(code_set: str) -> tuple[str, dict]:
-    """(text listing the set's codes, validation context of allowed codes)."""
+@functools.cache
+def allowed_codes(code_set: str) -> dict[str, frozenset[str]]:
+    """{"task": codes, "activity": codes} of a code set (empty when the code sets cannot be read)."""
     try:
         from ..codes import load_codesets
         cs = load_codesets().get(code_set)
+    except Exception:  # no code may pass unchecked: nothing is allowed
+        return {"task": frozenset(), "activity": frozenset()}
+    return {"task": frozenset(cs.task_codes), "activity": frozenset(cs.activity_codes)}
+
+
+def code_reference(code_sets: list[str]) -> str:
+    """The codes of the sets a batch needs, for the <code_set> block (activity codes once)."""
+    try:
+        from ..codes import load_codesets
+        sets = load_codesets()
+        first = sets.get(code_sets[0]) if code_sets else None
     except Exception:
-        return f"code set: {code_set} (codes unavailable: leave codes empty)", {"task_codes": set(),
-                                                                              "activity_codes": set()}
-    task = "; ".join(f"{c.code} {c.name}" for c in cs.task_codes.values()) or "(none: leave task_code empty)"
-    act = "; ".join(f"{c.code} {c.name}" for c in cs.activity_codes.values())
-    text = f"code set: {code_set}\ntask codes: {task}\nactivity codes: {act}"
-    return text, {"task_codes": set(cs.task_codes), "activity_codes": set(cs.activity_codes)}
+        return "code sets unavailable: leave every code empty"
+    lines = []
+    if first is not None:
+        lines.append("activity codes (every code set): "
+                     + "; ".join(f"{c.code} {c.name}" for c in first.activity_codes.values()))
+    for name in code_sets:
+        cs = sets.get(name)
+        tasks = "; ".join(f"{c.code} {c.name}" for c in cs.task_codes.values()) or "none: leave task_code empty"
+        lines.append(f"task codes of code set {name!r}: {tasks}")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- engine
 
 
 class _Batch(BaseModel):
-    """What one group of items needs to be sent."""
+    """Items of one task to send: payloads, cache keys and (for coded tasks) each item's code set."""
 
     task: str
-    reference: str = ""
-    context: dict = Field(default_factory=dict)
-    indices: list[int]
-    payloads: list[dict]
-    keys: list[str]
+    indices: list[int] = Field(default_factory=list)
+    payloads: list[dict] = Field(default_factory=list)
+    keys: list[str] = Field(default_factory=list)
+    code_sets: list[str] = Field(default_factory=list)
+
+    def add(self, i: int, payload: dict, key: str, code_set: str) -> None:
+        self.indices.append(i)
+        self.payloads.append(payload)
+        self.keys.append(key)
+        self.code_sets.append(code_set)
+
+    def chunk(self, start: int, end: int) -> _Batch:
+        return _Batch(task=self.task, indices=self.indices[start:end], payloads=self.payloads[start:end],
+                      keys=self.keys[start:end], code_sets=self.code_sets[start:end])
+
+    def context(self, ids: list[str]) -> dict:
+        return {"codes": {id_: allowed_codes(cs) for id_, cs in zip(ids, self.code_sets) if cs}}
 
 
 class OpenAIEngine(Engine):
@@ -297,30 +327,23 @@ class OpenAIEngine(Engine):
 
     # -- batching ----------------------------------------------------------------------------
 
-    def _answers(self, batches: list[_Batch], item_model: type[BaseModel], list_model: type[BaseModel],
+    def _answers(self, batch: _Batch, item_model: type[BaseModel], list_model: type[BaseModel],
                  prompt: Prompt) -> tuple[dict[int, BaseModel], dict[int, str]]:
         """Answers by item index from the cache and the server; notes for the items left without one."""
         answers: dict[int, BaseModel] = {}
         notes: dict[int, str] = {}
-        todo: list[_Batch] = []
-        for b in batches:
-            cached = self.cache.get_many(b.keys)
-            miss = _Batch(task=b.task, reference=b.reference, context=b.context, indices=[], payloads=[], keys=[])
-            for i, payload, key in zip(b.indices, b.payloads, b.keys):
-                hit = cached.get(key)
-                parsed = _validate_item(item_model, hit, b.context) if hit is not None else None
-                if isinstance(parsed, BaseModel):
-                    answers[i] = parsed
-                    self.stats.add(cache_hits=1)
-                else:
-                    miss.indices.append(i)
-                    miss.payloads.append(payload)
-                    miss.keys.append(key)
-            for start in range(0, len(miss.indices), self.batch_size):
-                end = start + self.batch_size
-                todo.append(_Batch(task=b.task, reference=b.reference, context=b.context,
-                                   indices=miss.indices[start:end], payloads=miss.payloads[start:end],
-                                   keys=miss.keys[start:end]))
+        cached = self.cache.get_many(batch.keys)
+        miss = _Batch(task=batch.task)
+        for i, payload, key, cs in zip(batch.indices, batch.payloads, batch.keys, batch.code_sets):
+            hit = cached.get(key)
+            parsed = _validate_item(item_model, hit, {"codes": {"0": allowed_codes(cs)}} if cs else {}) \
+                if hit is not None else None
+            if isinstance(parsed, BaseModel):
+                answers[i] = parsed
+                self.stats.add(cache_hits=1)
+            else:
+                miss.add(i, payload, key, cs)
+        todo = [miss.chunk(start, start + self.batch_size) for start in range(0, len(miss.indices), self.batch_size)]
         if not todo:
             return answers, notes
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo))) as pool:
@@ -333,11 +356,13 @@ class OpenAIEngine(Engine):
               ) -> tuple[dict[int, BaseModel], dict[int, str]]:
         ids = [str(n + 1) for n in range(len(b.indices))]
         data = [{"id": id_, **p} for id_, p in zip(ids, b.payloads)]
-        messages = build_messages(prompt, data, reference=b.reference)
+        sets = sorted({cs for cs in b.code_sets if cs})
+        messages = build_messages(prompt, data, reference=code_reference(sets) if sets else "")
+        context = b.context(ids)
         max_tokens = min(8000, 200 + self.max_tokens_per_item * len(ids))
         raw_items: list[Any]
         try:
-            result = self.extract(sized(list_model, item_model, len(ids)), messages, context=b.context,
+            result = self.extract(sized(list_model, item_model, len(ids)), messages, context=context,
                                   max_tokens=max_tokens)
             raw_items = list(result.items)
         except EngineError as e:
@@ -353,7 +378,7 @@ class OpenAIEngine(Engine):
         got: dict[int, BaseModel] = {}
         missing: dict[int, str] = {}
         for id_, i, key in zip(ids, b.indices, b.keys):
-            parsed = _validate_item(item_model, by_id.get(id_), b.context)
+            parsed = _validate_item(item_model, by_id.get(id_), context)
             if isinstance(parsed, BaseModel):
                 got[i] = parsed
                 self.cache.put(key, parsed.model_dump(mode="json", exclude={"id"}), task=b.task, model=self.model,
@@ -362,18 +387,15 @@ class OpenAIEngine(Engine):
                 missing[i] = f"{self.name} answer unusable ({parsed})"
         return got, missing
 
-    def _batches(self, task: str, prompt: Prompt, payloads: list[dict], code_sets: list[str] | None = None
-                 ) -> list[_Batch]:
-        groups: dict[str, list[int]] = defaultdict(list)
-        for i in range(len(payloads)):
-            groups[code_sets[i] if code_sets else ""].append(i)
-        out = []
-        for code_set, idx in groups.items():
-            reference, context = code_reference(code_set) if code_sets else ("", {})
-            keys = [cache_key(task, prompt.version, self.model, {"code_set": code_set, **payloads[i]}) for i in idx]
-            out.append(_Batch(task=task, reference=reference, context=context, indices=idx,
-                              payloads=[payloads[i] for i in idx], keys=keys))
-        return out
+    def _batch(self, task: str, prompt: Prompt, payloads: list[dict], code_sets: list[str] | None = None
+               ) -> _Batch:
+        """All items of a call, ordered by code set (fewer sets per request), each with its cache key."""
+        sets = code_sets or [""] * len(payloads)
+        batch = _Batch(task=task)
+        for i in sorted(range(len(payloads)), key=lambda i: (sets[i], i)):
+            payload = {"code_set": sets[i], **payloads[i]} if sets[i] else payloads[i]
+            batch.add(i, payload, cache_key(task, prompt.version, self.model, payload), sets[i])
+        return batch
 
     # -- the four methods --------------------------------------------------------------------
 
@@ -384,7 +406,7 @@ class OpenAIEngine(Engine):
         prompt = load_prompt("narrate")
         payloads = [_narrate_payload(item, off) for item, off in zip(items, offline)]
         code_sets = [_code_set(item) for item in items]
-        answers, notes = self._answers(self._batches("narrate", prompt, payloads, code_sets),
+        answers, notes = self._answers(self._batch("narrate", prompt, payloads, code_sets),
                                        NarrativeAnswer, NarrateAnswers, prompt)
         out = []
         for i, (item, off) in enumerate(zip(items, offline)):
@@ -414,7 +436,7 @@ class OpenAIEngine(Engine):
             return []
         prompt = load_prompt("rewrite")
         payloads = [_rewrite_payload(item) for item in items]
-        answers, notes = self._answers(self._batches("rewrite", prompt, payloads), RewriteAnswer,
+        answers, notes = self._answers(self._batch("rewrite", prompt, payloads), RewriteAnswer,
                                        RewriteAnswers, prompt)
         out = []
         for i, (item, off) in enumerate(zip(items, offline)):
@@ -441,7 +463,7 @@ class OpenAIEngine(Engine):
         prompt = load_prompt("code")
         payloads = [{"narrative": clean(item.narrative)[:600]} for item in items]
         answers, notes = self._answers(
-            self._batches("code", prompt, payloads, [item.code_set for item in items]), CodeAnswer, CodeAnswers,
+            self._batch("code", prompt, payloads, [item.code_set for item in items]), CodeAnswer, CodeAnswers,
             prompt)
         out = []
         for i, (item, off) in enumerate(zip(items, offline)):
