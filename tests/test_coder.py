@@ -185,3 +185,27 @@ def test_annotate_roles_names_client_colleague_and_third_party(firm_dir):
     assert annotate_roles("Call with opposing counsel (P. Grant) re: stay", firm, "NOR") == \
         "Call with opposing counsel (P. Grant) re: stay"
     assert annotate_roles("Draft answer to complaint", firm) == "Draft answer to complaint"
+
+
+def test_tenths_code_keeps_rows_aligned_with_bom_crlf_and_multiline_cells(firm_dir, tmp_path):
+    src = tmp_path / "crlf.csv"
+    src.write_bytes(
+        "\ufeffentry_id,date,timekeeper_id,matter_id,hours,narrative\r\n"
+        "M1,2026-10-05,AR,LIT,1.0,\"Draft motion to dismiss\r\nfor lack of personal jurisdiction\"\r\n"
+        "\r\n"
+        "M2,2026-10-05,AR,BK,1.0,Attend section 341 meeting of creditors\r\n".encode("utf-8"))
+    out = tmp_path / "crlf_coded.csv"
+    assert main(["code", str(firm_dir), "--entries", str(src), "--out", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [r["entry_id"] for r in rows] == ["M1", "M2"]
+    assert rows[0]["narrative"].startswith("Draft motion to dismiss") and rows[0]["suggested_task_code"] == "L240"
+    assert rows[1]["suggested_task_code"] == "B150"
+
+
+def test_tenths_code_unreadable_entries_is_exit_2(firm_dir, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,when\n1,2\n", encoding="utf-8")
+    assert main(["code", str(firm_dir), "--entries", str(bad), "--out", str(tmp_path / "x.csv")]) == 2
+    assert main(["code", str(firm_dir), "--entries", str(tmp_path / "missing.csv"),
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert not (tmp_path / "x.csv").exists()
