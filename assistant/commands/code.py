@@ -15,11 +15,11 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, IngestError
 from ..folder import load_firm
 from ..ingest.csvutil import MAX_FIELD, decode_utf8
 from ..ingest.entries import parse_time_entries
-from ..models import FirmData, TimeEntry
+from ..models import FirmData, Rejection, TimeEntry
 
 SUGGESTION_COLUMNS = ["suggested_task_code", "suggested_activity_code", "code_confidence"]
 
@@ -31,25 +31,28 @@ def run(ns) -> int:
         data = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"unreadable ({e.strerror})", file=str(path)) from None
-    text = code_entries_csv(data, path.name, firm)
+    text, rejected = code_entries_csv(data, path.name, firm)
+    for r in rejected:
+        print(f"tenths code: {r.source_ref}: {r.reason} (row kept, not coded)", file=sys.stderr)
     write_atomically(Path(ns.out), text)
     return 0
 
 
-def code_entries_csv(data: bytes, name: str, firm: FirmData) -> str:
-    """The entries CSV text with codes filled and suggestion columns added (pure)."""
+def code_entries_csv(data: bytes, name: str, firm: FirmData) -> tuple[str, list[Rejection]]:
+    """The entries CSV text with codes filled and suggestion columns added, and the rows left uncoded.
+
+    Raises ConfigError when the file cannot be used as a time-entries CSV at all.
+    """
     entries, rejected = parse_time_entries(data, name)
-    for r in rejected:
-        print(f"tenths code: {r.source_ref}: {r.reason} (row kept, not coded)", file=sys.stderr)
     if rejected and not entries and rejected[0].source_ref == name:
-        raise ConfigError(rejected[0].reason, file=name)
+        raise ConfigError(rejected[0].reason)
     by_line = {_line(e.source_ref): e for e in entries}
     fills = _code(entries, firm)
 
     try:
         raw = decode_utf8(data, name)
-    except Exception as e:  # parse_time_entries already rejected it whole; keep the message
-        raise ConfigError(str(e), file=name) from None
+    except IngestError as e:
+        raise ConfigError(str(e)) from None
     csv.field_size_limit(MAX_FIELD)
     reader = csv.reader(io.StringIO(raw, newline=""))
     header = next(reader)
@@ -84,7 +87,7 @@ def code_entries_csv(data: bytes, name: str, firm: FirmData) -> str:
             row[index["suggested_activity_code"]] = guess_activity
             row[index["code_confidence"]] = f"{confidence:.2f}"
         writer.writerow(row)
-    return buf.getvalue()
+    return buf.getvalue(), rejected
 
 
 def _code(entries: list[TimeEntry], firm: FirmData) -> dict[str, tuple[str, str, str, str, float]]:
