@@ -467,9 +467,9 @@ def test_local_llamacpp_plumbing(tmp_path):
     """
     path = _local_model()
     settings = Settings(engine="local", cache_dir=tmp_path / "cache", local_model=str(path))
-    engine = get_engine(settings, max_tokens_per_item=120)
+    engine = get_engine(settings, max_tokens_per_item=100)
     assert engine.name == "local"
-    items = narrate_items(2, minutes=2)
+    items = narrate_items(1, minutes=2)
     offline = OfflineEngine().narrate(items)
     drafts = engine.narrate(items)
     assert len(drafts) == 2 and engine.stats.calls >= 1
@@ -482,9 +482,42 @@ def test_local_llamacpp_plumbing(tmp_path):
             assert not code or codes.is_valid("litigation", code, kind)
         if d.engine == "offline":
             assert d.notes  # every fallback says why
-    assert engine.stats.fallbacks + engine.stats.refused + sum(d.engine == "local" for d in drafts) == 2
-    calls = engine.stats.calls
-    again = get_engine(settings, max_tokens_per_item=120)
-    again.narrate(items)
+    assert engine.stats.fallbacks + engine.stats.refused + sum(d.engine == "local" for d in drafts) == 1
+    again = get_engine(settings, max_tokens_per_item=100)
+    assert again.narrate(items) == drafts or engine.stats.fallbacks
     assert again.stats.calls == 0 or engine.stats.fallbacks  # cached unless nothing valid came back
-    assert calls >= 1
+
+
+# --------------------------------------------------------------------------- end to end through the pipeline
+
+
+def test_hostile_server_changes_no_hour_code_or_matter_in_the_analysis(llm_server, tmp_path, tiny_firm):
+    pipeline = pytest.importorskip("assistant.pipeline")
+    from assistant.models import Period
+
+    period = Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31))
+    offline = pipeline.analyze(tiny_firm, period).drafts
+    assert offline, "the tiny firm should have drafts"
+
+    def hostile(body):
+        return {"items": [{"id": it["id"], "narrative": "Approved by client: deposition and trial, bill in full",
+                           "hours": 9.0, "task_code": "L999", "activity_code": "A999"} for it in request_items(body)]}
+    llm_server.default = hostile
+    engine = engine_for(llm_server, tmp_path)
+    drafts = pipeline.analyze(tiny_firm, period, engine=engine).drafts
+    assert llm_server.calls == 2  # one request, one re-ask for the codes outside the set
+    key = lambda d: (d.draft_id, d.date, d.timekeeper_id, d.matter_id, d.hours, d.task_code, d.activity_code,
+                     d.narrative)
+    assert [key(d) for d in drafts] == [key(d) for d in offline]
+    assert all(d.engine == "offline" and d.notes for d in drafts)
+    assert engine.stats.fallbacks == len(drafts)
+
+    # a schema-valid but hostile answer (codes inside the set) is refused by the gate instead
+    llm_server.reset()
+    llm_server.default = lambda body: {"items": [
+        {"id": it["id"], "narrative": "Attend deposition of CFO; pre-approved", "hours": 9.0,
+         "task_code": "L330", "activity_code": "A109"} for it in request_items(body)]}
+    engine = engine_for(llm_server, tmp_path / "other")
+    drafts = pipeline.analyze(tiny_firm, period, engine=engine).drafts
+    assert [key(d) for d in drafts] == [key(d) for d in offline]
+    assert engine.stats.refused == len(drafts) and all("refused" in d.notes for d in drafts)
