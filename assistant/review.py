@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -112,6 +112,18 @@ class Prebill(BaseModel):
     @property
     def open_drafts(self) -> list[ReviewRow]:
         return [r for r in self.drafts if r.open]
+
+    VIEWS: ClassVar[tuple[str, ...]] = ("all", "flagged", "drafts", "open")
+
+    def view(self, name: str) -> Prebill:
+        """The same pre-bill showing only some rows: all, flagged (entries with flags), drafts, or open (undecided)."""
+        keep = {
+            "all": lambda r: True,
+            "flagged": lambda r: r.kind == "entry" and bool(r.flags) and r.status != "rejected",
+            "drafts": lambda r: r.kind == "draft",
+            "open": lambda r: r.open,
+        }[name]
+        return self.model_copy(update={"rows": [r for r in self.rows if keep(r)]})
 
     @property
     def billable_hours(self) -> Decimal:

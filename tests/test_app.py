@@ -308,6 +308,19 @@ def test_prebill_rows_flags_and_totals(session):
     assert prebill.row("E1").amount == Decimal("225.00")
     with pytest.raises(ConfigError, match="not on the pre-bill"):
         prebill.row("E99")
+    assert [r.item_id for r in prebill.view("flagged").rows] == ["E3"]
+    assert prebill.view("drafts").rows == prebill.drafts
+    assert len(prebill.view("open").rows) == len(prebill.rows)
+
+
+def test_review_page_filters_rows(app):
+    app.run()
+    open_page(app, "review")
+    all_rows = len(app.data_editor[0].value)
+    app.segmented_control(key="review_view").set_value("flagged").run()
+    no_failure(app)
+    flagged = app.data_editor[0].value
+    assert 0 < len(flagged) < all_rows and all(flagged["flags"].str.len() > 0)
 
 
 def test_approving_an_entry_with_errors_is_refused(session):

@@ -42,8 +42,12 @@ def _page(prebill, firm) -> None:
     if not prebill.rows:
         st.info("No entries or drafts for this matter in the period.")
         return
-    edited = _editor(prebill)
-    _actions(prebill, edited)
+    counts = {v: len(prebill.view(v).rows) for v in prebill.VIEWS}
+    view = st.segmented_control("Show", prebill.VIEWS, default="all", key="review_view",
+                                format_func=lambda v: f"{v.capitalize()} ({counts[v]})") or "all"
+    shown = prebill.view(view)
+    edited = _editor(shown)
+    _actions(prebill, shown, edited)
     _flag_details(prebill)
 
 
@@ -85,8 +89,9 @@ def _editor(prebill) -> pd.DataFrame:
         })
 
 
-def _actions(prebill, edited: pd.DataFrame) -> None:
-    selected = [prebill.row(i) for i in edited.loc[edited["select"], "item_id"]]
+def _actions(prebill, shown, edited: pd.DataFrame) -> None:
+    """Buttons under the table: edits and selections act on the rows shown, batch approval on the whole pre-bill."""
+    selected = [shown.row(i) for i in edited.loc[edited["select"], "item_id"]]
     clean = prebill.clean_open
     row = st.container(horizontal=True)
     save = row.button("Save edits", type="primary")
@@ -100,9 +105,9 @@ def _actions(prebill, edited: pd.DataFrame) -> None:
     if not (save or approve or batch or reject):
         return
     who, store, records = common.reviewer(), common.store(), edited.to_dict("records")
-    changed = review.unsaved(prebill, records)
+    changed = review.unsaved(shown, records)
     if save:
-        _report(review.save_edits(store, prebill, records, who), "saved")
+        _report(review.save_edits(store, shown, records, who), "saved")
     elif changed:
         st.warning(f"Save or undo your edits first ({', '.join(changed)}).")
     elif approve:
