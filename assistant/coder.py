@@ -128,7 +128,8 @@ def annotate_roles(narrative: str, firm: FirmData, client_id: str = "") -> str:
                 roles[form] = "client" if is_client else "third party"
     if not roles or not narrative:
         return narrative
-    pattern = re.compile(r"(?<!\()\b(" + "|".join(re.escape(f) for f in sorted(roles, key=len, reverse=True)) + r")\b(?!\s*\()")
+    names = "|".join(re.escape(f) for f in sorted(roles, key=len, reverse=True))
+    pattern = re.compile(r"(?<!\()\b(" + names + r")\b(?!\s*\()")
     return pattern.sub(lambda m: f"{m.group(1)} ({roles[m.group(1)]})", narrative)
 
 
@@ -147,7 +148,8 @@ def load_labelled(path: Path | None = None) -> list[LabelledNarrative]:
 @functools.cache
 def _keywords() -> dict[str, list[str]]:
     text = KEYWORDS_FILE.read_text(encoding="utf-8-sig")
-    return {r["code"]: [t.strip() for t in r["terms"].split(";") if t.strip()] for r in csv.DictReader(io.StringIO(text))}
+    rows = csv.DictReader(io.StringIO(text))
+    return {r["code"]: [t.strip() for t in r["terms"].split(";") if t.strip()] for r in rows}
 
 
 def _normalise(text: str) -> str:
