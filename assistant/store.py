@@ -125,7 +125,10 @@ class ReviewStore:
         self.firm = firm
         self._clock = clock or _utc_now
         self._tz = ZoneInfo(tz)
-        self.engine = engine or _make_engine(url)
+        if engine is not None:  # shared with another store of the same database: tables exist
+            self.engine = engine
+            return
+        self.engine = _make_engine(url)
         try:
             metadata.create_all(self.engine, checkfirst=True)
         except SQLAlchemyError as e:
