@@ -390,3 +390,17 @@ def test_fast_path_equals_reference_on_cpython_email_corpus():
         assert fast.rejections == ref.rejections, p.name
         strip = lambda acts: [a.model_dump(exclude={"participant_names"}) for a in acts]  # noqa: E731
         assert strip(fast.activities) == strip(ref.activities), p.name
+
+
+def test_parse_mail_files_never_raises(monkeypatch):
+    import assistant.ingest.mail as mail_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    files = [((FIXTURES / n).read_bytes(), f"mail/{n}") for n in ("ann.mbox", "cp1252.eml")]
+    expected = parse_mail_files(files, FIRM, OCTOBER, workers=1)
+    monkeypatch.setattr(mail_module, "_parse_files", broken)
+    fallback = parse_mail_files(files, FIRM, OCTOBER, workers=1)
+    assert fallback.counts == expected.counts
+    assert_invariant(fallback)

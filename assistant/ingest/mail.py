@@ -801,10 +801,27 @@ def parse_mail_files(files: list[tuple[bytes | Path, str]], firm: FirmData, peri
     """Many mail files (content or Path, relative path), parsed on `workers` processes, de-duplicated.
 
     The same Message-ID in several mailboxes (the sender's and the recipient's) is read once: the
-    first occurrence by path and index counts, later ones are ignored as duplicates of it.
+    first occurrence by path and index counts, later ones are ignored as duplicates of it. Never raises.
     """
+    files = list(files)
+    try:
+        return _parse_files(files, firm, period, workers, progress, fast)
+    except Exception:  # a last line of defence: file by file, in-process (parse_mail never raises)
+        result = SourceResult()
+        for source, path in sorted(files, key=lambda f: f[1]):
+            try:
+                data = source.read_bytes() if isinstance(source, Path) else bytes(source)
+            except OSError as e:
+                result.rejections.append(_reject(path, f"unreadable file ({e.strerror or e})"))
+                continue
+            result.extend(parse_mail(data, path, firm, period, fast=fast))
+        return result
+
+
+def _parse_files(files: list[tuple[bytes | Path, str]], firm: FirmData, period: Period, workers: int,
+                 progress: Callable[[int, int], None] | None, fast: bool) -> SourceResult:
     ctx = _context(firm, period)
-    loaded = _load(list(files))
+    loaded = _load(files)
     total = sum(len(layout.spans) for _, _, layout in loaded)
     tasks, sizes = _tasks(loaded, chunk=max(200, math.ceil(total / max(1, workers * 6))))
     order = [(path, layout.notes) for path, _, layout in loaded]
