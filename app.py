@@ -24,8 +24,12 @@ common.PAGES.update({
 page = st.navigation(list(common.PAGES.values()))
 
 with st.sidebar:
+    if "reviewer" not in st.session_state:  # a reload keeps the name (it rides in the URL)
+        st.session_state["reviewer"] = st.query_params.get("reviewer", "")
     st.text_input("Your name (reviewer)", key="reviewer", placeholder="e.g. Maria Ortiz",
                   help="Every approval, edit and rejection is recorded under this name.")
+    if common.reviewer() != st.query_params.get("reviewer", ""):
+        st.query_params["reviewer"] = common.reviewer()
     common.sidebar_status()
 
 page.run()

@@ -149,7 +149,7 @@ def _journey(url, tmp, page) -> None:
     page.reload()  # a new browser session on the same page: only the database remembers
     page.get_by_text("Save edits").wait_for()
     wait_idle(page)
-    expect(page.get_by_role("textbox", name="Your name (reviewer)")).to_have_value("")
+    expect(page.get_by_role("textbox", name="Your name (reviewer)")).to_have_value("Maria Ortiz")
     expect(approved).to_have_text(approved_text)
 
     go(page, "Export", "Prepare LEDES 1998B file")
