@@ -70,9 +70,9 @@ def narrate(draft: Draft, activities: list[Activity], firm: FirmData, *,
         verb = "Telephone conferences" if len(lead) > 1 else "Telephone conference"
         text = _join(f"{verb} with {people or 'client'}", topic)
     elif lead_family == "document":
-        doc = _subject(_document_name(lead[0].title), matter, keep_case=True) or topic
+        doc = _subject(_document_name(_strip_refs(clean(lead[0].title), matter)), matter, keep_case=True) or topic
         text = f"{_doc_action(lead)} {doc}"
-        if len(text.split()) < 5:
+        if len(text.split()) < 7:
             text = f"{text} for {matter_name}"  # "Revise Deposition Outline" alone is too thin for most clients
     else:
         sent = any(a.kind == "email_sent" for a in lead)
@@ -162,13 +162,7 @@ def _topic(acts: list[Activity], firm: FirmData, matter) -> str:
 
 
 def _subject(title: str, matter, *, keep_case: bool = False) -> str:
-    t = _PREFIX.sub("", clean(title))
-    if matter is not None:
-        for ref in sorted({matter.matter_id, matter.client_matter_id, matter.name, *matter.references}, key=len,
-                          reverse=True):
-            if ref and len(ref) >= 3:
-                t = re.sub(re.escape(ref), " ", t, flags=re.IGNORECASE)
-    t = _trim(t)
+    t = _trim(_strip_refs(_PREFIX.sub("", clean(title)), matter))
     if _CALL_LOG.match(t):
         return ""  # "Inbound call from +1 516…" says who, not what
     inner = _PAREN_TOPIC.search(t)
@@ -184,6 +178,16 @@ def _subject(title: str, matter, *, keep_case: bool = False) -> str:
     if keep_case:
         return t
     return t[0].lower() + t[1:] if t[:1].isupper() and not t[:2].isupper() else t
+
+
+def _strip_refs(t: str, matter) -> str:
+    """The matter's own name and references say nothing about the task: the draft is on that matter."""
+    if matter is not None:
+        for ref in sorted({matter.matter_id, matter.client_matter_id, matter.name, *matter.references}, key=len,
+                          reverse=True):
+            if ref and len(ref) >= 3:
+                t = re.sub(re.escape(ref), " ", t, flags=re.IGNORECASE)
+    return t
 
 
 def _trim(t: str) -> str:

@@ -97,16 +97,30 @@ def ingest_sources(firm_dir: Path | str, firm: FirmData, period: Period, *, prog
                     usable, firm, period, workers=workers,
                     progress=(lambda d, t: progress("mail", d, t)) if progress else None))
         else:
-            for i, p in enumerate(paths):
-                _tick(progress, source, i, len(paths))
-                if _too_big(p, source, firm_dir, merged):
-                    continue
-                rel = folder.relative(firm_dir, p)
-                merged.extend(_parse_safely(parsers[source], source, p, rel, firm, period))
+            usable = [p for p in paths if not _too_big(p, source, firm_dir, merged)]
+            jobs = [(parsers[source], source, p, folder.relative(firm_dir, p), firm, period) for p in usable]
+            for i, part in enumerate(_run_parsers(jobs, workers if source == "calendar" else 1)):
+                _tick(progress, source, i, len(jobs))
+                merged.extend(part)
         _tick(progress, source, len(paths), len(paths))
         counts[source] = merged.counts
         total.extend(merged)
     return total, counts
+
+
+def _run_parsers(jobs: list[tuple], workers: int):
+    """Parse files in order, on several processes when it pays (calendars: icalendar is CPU-bound)."""
+    if workers <= 1 or len(jobs) < 2:
+        yield from (_parse_safely(*job) for job in jobs)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        yield from pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+
+
+def _parse_job(job: tuple) -> SourceResult:
+    return _parse_safely(*job)
 
 
 def _parse_safely(parser, source: str, path: Path, rel: str, firm: FirmData, period: Period) -> SourceResult:
@@ -200,6 +214,8 @@ def draft_id(timekeeper_id: str, day: dt.date, matter_id: str, evidence_ids: lis
 
 
 def _code_drafts(drafts: list[Draft], evidence: dict[str, list[Activity]], firm: FirmData) -> None:
+    """Batch-code drafts per code set; a code the coder is not confident of stays empty for a reviewer."""
+    from .coder import annotate_roles
     from .codes import suggest_many
 
     by_set: dict[str, list[Draft]] = defaultdict(list)
@@ -209,9 +225,10 @@ def _code_drafts(drafts: list[Draft], evidence: dict[str, list[Activity]], firm:
             by_set[matter.code_set].append(d)
     for code_set, group in sorted(by_set.items()):
         hints = [_lead_kind(evidence[d.draft_id]) for d in group]
-        for d, s in zip(group, suggest_many([d.narrative for d in group], code_set, kind_hints=hints)):
-            if not s.needs_review:
-                d.task_code, d.activity_code = s.task_code, s.activity_code
+        # Who a named person is (client, colleague, outsider) decides the activity code.
+        texts = [annotate_roles(d.narrative, firm, firm.matter(d.matter_id).client_id) for d in group]
+        for d, s in zip(group, suggest_many(texts, code_set, kind_hints=hints)):
+            d.task_code, d.activity_code = s.task_code, s.activity_code
 
 
 def _lead_kind(activities: list[Activity]) -> str:

@@ -700,7 +700,7 @@ _CLERICAL_ANYWHERE = [
     (re.compile(r"(?i)\b(photocopy|photocopying|photocopied)\b|\b(make|made|making)\s+copies\b"), "copying"),
     (re.compile(r"(?i)\b(billing|invoice|invoices|bill)\s+(inquir(y|ies)|questions?|issues?|dispute)\b"
                 r"|\b(prepare|prepared|preparing|review|reviewed|reviewing|revise|revised|finalize|finalized)"
-                r"\s+(the\s+|monthly\s+|draft\s+|our\s+|firm's\s+)?(invoice|invoices|bill|pre-?bill|billing\s+entries)\b"
+                r"\s+(the\s+|monthly\s+|draft\s+|our\s+|firm's\s+)?(invoice|invoices|bill(?!\s+of\b)|pre-?bill|billing\s+entries)\b"
                 r"|\bpre-?bills?\b|\btime entries\b"), "billing administration"),
     (re.compile(r"(?i)\b(organi[sz]e|organi[sz]ed|organi[sz]ing|reorgani[sz]e\w*)\s+(the\s+)?"
                 r"(case\s+|client\s+)?(file|files|binders?|folders?)\b|\bfile organi[sz]ation\b"),

@@ -289,6 +289,8 @@ NON_BILLABLE_NEGATIVE = [
     "Analyze filing requirements for proof of claim under Rule 3001",
     "Review copy of executed lease produced by landlord",
     "Prepare exhibit list for trial",
+    "Revise Bill of Particulars for Ruiz v. Metropolitan Transit Authority",
+    "Review bill of costs filed by defendant",
 ]
 
 
