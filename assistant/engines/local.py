@@ -116,6 +116,7 @@ class LocalEngine(Engine):
         options.setdefault("mode", "json_schema")
         options.setdefault("timeout", 600.0)
         options.setdefault("max_attempts", 2)
+        options.setdefault("batch_size", 10)  # small models, an 8k context: prompt + answers must fit
         self.model_path = path
         self._inner = OpenAIEngine(inner, name="local", **options)
         self.stats = self._inner.stats

@@ -145,8 +145,23 @@ class LetterAnswer(BaseModel):
 
 
 @functools.cache
-def sized(list_model: type[BaseModel], item_model: type[BaseModel], n: int) -> type[BaseModel]:
-    """`list_model` with exactly n items (minItems/maxItems: a grammar-constrained server stops there)."""
+def sized(list_model: type[BaseModel], item_model: type[BaseModel], n: int,
+          code_sets: tuple[str, ...] = ()) -> type[BaseModel]:
+    """`list_model` with exactly n items (minItems/maxItems), codes limited to the batch's sets (enum).
+
+    A grammar-constrained server (llama.cpp) cannot then answer more items or a code outside the
+    sets; the per-item check of the code *of that item's set* stays with the validators.
+    """
+    if code_sets and "task_code" in item_model.model_fields:
+        tasks = sorted(set().union(*(allowed_codes(cs)["task"] for cs in code_sets)))
+        acts = sorted(set().union(*(allowed_codes(cs)["activity"] for cs in code_sets)))
+        item_model = create_model(
+            item_model.__name__, __base__=item_model,
+            task_code=(str, Field(default="", max_length=8, description="A task code of the item's code set, or ''.",
+                                  json_schema_extra={"enum": [*tasks, ""]})),
+            activity_code=(str, Field(default="", max_length=8, description="An activity code, or ''.",
+                                      json_schema_extra={"enum": [*acts, ""]})),
+        )
     return create_model(list_model.__name__, __doc__=list_model.__doc__,
                         items=(list[item_model], Field(min_length=n, max_length=n,
                                                        description=f"Exactly {n} objects, one per id.")))
@@ -362,7 +377,7 @@ class OpenAIEngine(Engine):
         max_tokens = min(8000, 200 + self.max_tokens_per_item * len(ids))
         raw_items: list[Any]
         try:
-            result = self.extract(sized(list_model, item_model, len(ids)), messages, context=context,
+            result = self.extract(sized(list_model, item_model, len(ids), tuple(sets)), messages, context=context,
                                   max_tokens=max_tokens)
             raw_items = list(result.items)
         except EngineError as e:
