@@ -219,6 +219,10 @@ def test_gap_drill_down_shows_evidence_and_draft(app):
     shown = texts(app)
     assert "Evidence for" in shown and "matched:" in shown
     assert any("Draft entry" in i.value for i in app.info)
+    next(b for b in app.button if b.label == "Review this matter").click().run()
+    no_failure(app)
+    assert app.title[0].value == "Review the pre-bill"
+    assert app.selectbox[0].value == app.session_state["review_matter"]
 
 
 def test_hostile_upload_is_refused_in_one_sentence(app):
