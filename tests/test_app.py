@@ -183,6 +183,20 @@ def test_confirm_one_click_assigns(app, review_db):
     assert len(decisions) == 1 and next(iter(decisions.values())).status == "assigned"
 
 
+def test_confirm_another_matter_from_the_list(app, review_db):
+    app.run()
+    open_page(app, "confirm")
+    box = app.selectbox[0]
+    box.set_value("M-201").run()  # no reviewer name yet: refused once, not on every rerun
+    assert any("enter your name" in e.value.lower() for e in app.error)
+    app.run()
+    assert not app.error
+    app.sidebar.text_input[0].set_value("Maria Ortiz").run()
+    app.selectbox[0].set_value("M-201").run()
+    no_failure(app)
+    assert [d.matter_id for d in ReviewStore(review_db, firm="12-3456789").decisions().values()] == ["M-201"]
+
+
 def test_export_refused_with_reasons_then_downloads(app, review_db):
     app.session_state["reviewer"] = "Maria Ortiz"
     app.run()

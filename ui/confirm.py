@@ -33,11 +33,20 @@ def render() -> None:
             for matter_id in [c for c in item.candidates if firm.matter(c)]:
                 if row.button(common.matter_label(firm, matter_id), key=f"as-{item.activity_id}-{matter_id}"):
                     _assign(analysis, item.activity_id, matter_id)
-            other = row.selectbox("Another matter", [""] + open_matters, key=f"other-{item.activity_id}",
-                                  format_func=lambda m: common.matter_label(firm, m) if m else "Another matter…",
-                                  label_visibility="collapsed", width=380)
-            if other:
-                _assign(analysis, item.activity_id, other)
+            row.selectbox("Another matter", [""] + open_matters, key=f"other-{item.activity_id}",
+                          format_func=lambda m: common.matter_label(firm, m) if m else "Another matter…",
+                          label_visibility="collapsed", width=380, on_change=_chosen, args=(item.activity_id,))
+    pending = st.session_state.pop("confirm_pending", None)
+    if pending:
+        _assign(analysis, *pending)
+
+
+def _chosen(activity_id: str) -> None:
+    """A pick in the list is taken once (the list is reset), so a refused pick is not retried on every rerun."""
+    key = f"other-{activity_id}"
+    if st.session_state.get(key):
+        st.session_state["confirm_pending"] = (activity_id, st.session_state[key])
+    st.session_state[key] = ""
 
 
 def _assign(analysis, activity_id: str, matter_id: str) -> None:
