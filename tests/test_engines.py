@@ -429,6 +429,30 @@ def test_tiktoken_works_offline():
     assert count_tokens("hello world") == 2
 
 
+def test_token_count_falls_back_to_an_estimate_without_tiktoken(monkeypatch):
+    import tiktoken
+
+    from assistant.engines import tokens
+
+    def no_network(name):
+        raise ValueError("would download")
+    monkeypatch.setattr(tiktoken, "get_encoding", no_network)
+    tokens.encoding.cache_clear()
+    try:
+        assert tokens.encoding() is None and tokens.count_tokens("x" * 10) == 3  # ceil(10 / 4)
+    finally:
+        monkeypatch.undo()
+        tokens.encoding.cache_clear()
+
+
+def test_cache_lives_where_tenths_cache_says(llm_server, tmp_path):
+    llm_server.default = answer_all()
+    settings = load_settings({"TENTHS_ENGINE": "openai", "OPENAI_BASE_URL": llm_server.base_url,
+                              "TENTHS_CACHE": str(tmp_path / "answers.sqlite")})
+    get_engine(settings, backoff=0).narrate(narrate_items(1))
+    assert (tmp_path / "answers.sqlite").is_file() and len(AnswerCache(tmp_path / "answers.sqlite")) == 1
+
+
 def test_prompts_are_versioned_and_treat_sources_as_data():
     names = sorted(p.stem for p in PROMPTS_DIR.glob("*.md"))
     assert names == ["code", "letter_cover", "letter_status", "narrate", "rewrite"]
