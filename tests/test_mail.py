@@ -321,7 +321,10 @@ def _big_mailbox(n: int) -> bytes:
 
 
 def test_workers_and_chunks_give_the_same_result_as_one_process():
+    import assistant.ingest.mail as mail_module
+
     data = _big_mailbox(2400)
+    assert len(data) >= mail_module._SMALL_JOB_BYTES  # big enough for the process pool
     files = [(data, "mail/big.mbox"), ((FIXTURES / "ann.mbox").read_bytes(), "mail/ann.mbox")]
     seen = []
     two = parse_mail_files(files, FIRM, OCTOBER, workers=2, progress=lambda done, total: seen.append((done, total)))

@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from ..models import Activity, FirmData, Period, Rejection, SourceResult, make_activity_id
@@ -47,8 +47,9 @@ RECEIVED_LONG_WORDS = 150
 AUTOMATED_SENDERS = {"noreply", "donotreply", "mailerdaemon", "postmaster"}
 """Local parts (without "-", "_", "." and any +tag) of senders that are machines, not people."""
 
-_SMALL_JOB = 1500
-"""Fewer messages than this are parsed in-process: starting workers would cost more than it saves."""
+_SMALL_JOB_BYTES = 2 * 2**20
+"""Less mail than this (about 1,500 messages) is parsed in-process: starting workers would cost more."""
+_MIN_TASK_BYTES = 256 * 2**10
 
 Outcome = tuple[str, str, object]
 """(Message-ID or "", "activity" | "ignored" | "rejected", list[Activity] | Rejection)."""
@@ -749,51 +750,62 @@ def _run_task(ctx: _Context, pieces: list[_Piece], fast: bool) -> list[list[tupl
     return out
 
 
-def _load(files: list[tuple[bytes | Path, str]]) -> list[tuple[str, bytes | Path, _Layout]]:
-    """Files in path order with their layouts; a file that cannot be read is a whole-file rejection.
+def _size(source: bytes | Path) -> int:
+    try:
+        return source.stat().st_size if isinstance(source, Path) else len(source)
+    except OSError:
+        return 0
+
+
+def _load(source: bytes | Path, path: str) -> tuple[bytes | Path, _Layout]:
+    """One file's layout; a file that cannot be read is a whole-file rejection.
 
     A file given as a Path is not kept in memory: workers read their own slices of it.
     """
-    loaded = []
-    for source, path in sorted(files, key=lambda f: f[1]):
-        data = b""
-        try:
-            data = source.read_bytes() if isinstance(source, Path) else bytes(source)
-            layout = _layout(data, path)
-        except OSError as e:
-            layout = _Layout([], False, [_reject(path, f"unreadable file ({e.strerror or e})")])
-        except Exception as e:
-            layout = _Layout([], False, [_reject(path, f"unreadable mail file ({type(e).__name__})")])
-        loaded.append((path, source if isinstance(source, Path) else data, layout))
-        del data
-    return loaded
+    try:
+        data = source.read_bytes() if isinstance(source, Path) else bytes(source)
+    except OSError as e:
+        return b"", _Layout([], False, [_reject(path, f"unreadable file ({e.strerror or e})")])
+    try:
+        layout = _layout(data, path)
+    except Exception as e:
+        return b"", _Layout([], False, [_reject(path, f"unreadable mail file ({type(e).__name__})")])
+    return (source if isinstance(source, Path) else data), layout
 
 
-def _tasks(loaded: list[tuple[str, bytes | Path, _Layout]], chunk: int) -> tuple[list[list[_Piece]], list[int]]:
-    """Tasks of about `chunk` messages each; a big mbox is cut, small files are grouped."""
-    tasks: list[list[_Piece]] = [[]]
-    sizes = [0]
-    for path, source, layout in loaded:
+class _Batcher:
+    """Cuts the messages of files into tasks of about `limit` bytes: a big mbox is cut, small files grouped."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pieces: list[_Piece] = []
+        self.bytes = 0
+        self.count = 0
+
+    def add(self, path: str, source: bytes | Path, layout: _Layout) -> Iterator[tuple[list[_Piece], int]]:
         spans = layout.spans
         i = 0
         while i < len(spans):
-            take = spans[i:i + chunk - sizes[-1]]
-            base, stop = take[0][0], take[-1][1]
-            rel = [(a - base, b - base) for a, b in take]
+            j = i
+            while j < len(spans) and self.bytes < self.limit:
+                self.bytes += spans[j][1] - spans[j][0]
+                j += 1
+            base, stop = spans[i][0], spans[j - 1][1]
+            rel = [(a - base, b - base) for a, b in spans[i:j]]
             if isinstance(source, Path):
                 piece = _Piece(path, rel, i, layout.mbox, file=str(source), offset=base, length=stop - base)
             else:
                 piece = _Piece(path, rel, i, layout.mbox, data=source[base:stop])
-            tasks[-1].append(piece)
-            sizes[-1] += len(take)
-            i += len(take)
-            if sizes[-1] >= chunk:
-                tasks.append([])
-                sizes.append(0)
-    if not tasks[-1]:
-        tasks.pop()
-        sizes.pop()
-    return tasks, sizes
+            self.pieces.append(piece)
+            self.count += j - i
+            i = j
+            if self.bytes >= self.limit:
+                yield self.flush()
+
+    def flush(self) -> tuple[list[_Piece], int]:
+        task, count = self.pieces, self.count
+        self.pieces, self.bytes, self.count = [], 0, 0
+        return task, count
 
 
 def parse_mail_files(files: list[tuple[bytes | Path, str]], firm: FirmData, period: Period, *, workers: int = 2,
@@ -820,34 +832,57 @@ def parse_mail_files(files: list[tuple[bytes | Path, str]], firm: FirmData, peri
 
 def _parse_files(files: list[tuple[bytes | Path, str]], firm: FirmData, period: Period, workers: int,
                  progress: Callable[[int, int], None] | None, fast: bool) -> SourceResult:
+    """Workers start first and get each task as soon as the files it needs are laid out."""
     ctx = _context(firm, period)
-    loaded = _load(files)
-    total = sum(len(layout.spans) for _, _, layout in loaded)
-    tasks, sizes = _tasks(loaded, chunk=max(200, math.ceil(total / max(1, workers * 6))))
-    order = [(path, layout.notes) for path, _, layout in loaded]
-    del loaded
-    results: list[list[list[tuple[int, Outcome]]] | None] = [None] * len(tasks)
-    done = 0
-    if progress:
-        progress(0, total)
+    files = sorted(files, key=lambda f: f[1])
+    total_bytes = sum(_size(source) for source, _ in files)
     pool = None
-    if workers > 1 and total >= _SMALL_JOB and len(tasks) > 1:
+    if workers > 1 and total_bytes >= _SMALL_JOB_BYTES:
         try:
             pool = ProcessPoolExecutor(max_workers=workers)
         except Exception:
             pool = None
-    if pool is not None:
+    batcher = _Batcher(max(_MIN_TASK_BYTES, total_bytes // (max(1, workers) * 6)))
+    order: list[tuple[str, list[Rejection]]] = []
+    tasks: list[list[_Piece]] = []
+    sizes: list[int] = []
+    futures: dict = {}
+
+    def queue(task: list[_Piece], count: int) -> None:
+        tasks.append(task)
+        sizes.append(count)
+        if pool is not None:
+            try:
+                futures[pool.submit(_run_task, ctx, task, fast)] = len(tasks) - 1
+            except Exception:
+                pass  # parsed in-process below
+
+    results: list[list[list[tuple[int, Outcome]]] | None] = []
+    done = total = 0
+    try:
+        for source, path in files:
+            source, layout = _load(source, path)
+            order.append((path, layout.notes))
+            for task, count in batcher.add(path, source, layout):
+                queue(task, count)
+        if batcher.pieces:
+            queue(*batcher.flush())
+        total = sum(sizes)
+        results = [None] * len(tasks)
+        if progress:
+            progress(0, total)
         try:
-            with pool:
-                futures = {pool.submit(_run_task, ctx, task, fast): n for n, task in enumerate(tasks)}
-                for future in as_completed(futures):
-                    n = futures[future]
-                    results[n] = future.result()
-                    done += sizes[n]
-                    if progress:
-                        progress(done, total)
+            for future in as_completed(futures):
+                n = futures[future]
+                results[n] = future.result()
+                done += sizes[n]
+                if progress:
+                    progress(done, total)
         except Exception:
             pass  # whatever a broken pool did not finish is parsed in-process below
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     for n, task in enumerate(tasks):
         if results[n] is None:
             results[n] = _run_task(ctx, task, fast)
