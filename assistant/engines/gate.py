@@ -14,9 +14,7 @@ A refused suggestion is logged with its reason and the offline result stands, wi
 from __future__ import annotations
 
 import logging
-import math
 import re
-from decimal import Decimal
 
 from ..models import Activity, CodeSuggestion, Draft, FirmData, Flag, TimeEntry
 
@@ -84,11 +82,6 @@ def code_problems(task_code: str, activity_code: str, code_set: str) -> list[str
     return problems
 
 
-def max_hours(minutes: int, increment: int) -> Decimal:
-    inc = max(1, increment)
-    return (Decimal(math.ceil(minutes / inc) * inc) / Decimal(60)).quantize(Decimal("0.01"))
-
-
 # --------------------------------------------------------------------------- narrate
 
 
@@ -104,9 +97,6 @@ def check_draft(candidate: Draft, offline: Draft, activities: list[Activity], fi
         reasons.append(f"hours {candidate.hours} is not positive")
     if candidate.hours > offline.hours:
         reasons.append(f"hours {candidate.hours} exceed the {offline.hours} the evidence supports")
-    ev_minutes = sum(a.minutes for a in activities)
-    if activities and candidate.hours > max_hours(ev_minutes, firm.firm.increment_minutes):
-        reasons.append(f"hours {candidate.hours} exceed {ev_minutes} minutes of evidence")
     if not candidate.narrative.strip():
         reasons.append("empty narrative")
     matter = firm.matter(candidate.matter_id)

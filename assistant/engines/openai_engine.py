@@ -16,10 +16,8 @@ import copy
 import functools
 import json
 import logging
-import math
 import os
 import time
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, Callable
@@ -385,7 +383,8 @@ class OpenAIEngine(Engine):
         except Exception as e:  # never validated even after the re-ask: keep the items that do
             raw_items = _salvage(e)
             if not raw_items:
-                return {}, {i: f"{self.name} answer invalid after a retry ({_short(e)})" for i in b.indices}
+                why = "invalid after a retry" if getattr(e, "n_attempts", 1) > 1 else "invalid"
+                return {}, {i: f"{self.name} answer {why} ({_short(e)})" for i in b.indices}
         by_id: dict[str, Any] = {}
         for raw in raw_items:
             rid = str(raw.id if isinstance(raw, BaseModel) else (raw or {}).get("id", "")) if raw else ""
@@ -648,7 +647,3 @@ def _short(e: BaseException | str, limit: int = 300) -> str:
 def _join(*notes: str) -> str:
     return " | ".join(n for n in notes if n)
 
-
-def items_per_call(n: int, batch_size: int = BATCH_SIZE) -> int:
-    """Calls needed for n uncached items (no retries)."""
-    return math.ceil(n / batch_size)
