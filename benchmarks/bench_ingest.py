@@ -188,6 +188,28 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def parallel_capacity(workers: int = 2, n: int = 15_000_000) -> float:
+    """How many CPUs' worth of work `workers` processes get right now (2.0 on an idle 2-CPU machine)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.perf_counter()
+    _spin(n)
+    one = time.perf_counter() - t0
+    with ProcessPoolExecutor(workers) as pool:
+        pool.submit(_spin, 1).result()  # started before timing
+        t0 = time.perf_counter()
+        list(pool.map(_spin, [n] * workers))
+        many = time.perf_counter() - t0
+    return round(workers * one / many, 2)
+
+
 VARIANTS = {
     "naive": "naive policy.default parse (no decisions)",
     "reference": "reference path (policy.default), 1 worker",
@@ -266,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(p.stat().st_size for p in paths)
     report: dict = {"messages": messages, "files": len(paths), "mib": round(size / 2**20, 1),
                     "cpus": os.cpu_count(), "runs": {}}
+    report["parallel_capacity_before"] = parallel_capacity()
     if not ns.json:
-        print(f"{messages} messages in {len(paths)} files, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs")
+        print(f"{messages} messages in {len(paths)} files, {size / 2**20:.0f} MiB, {os.cpu_count()} CPUs; "
+              f"2 processes get {report['parallel_capacity_before']} CPUs' worth now (2.0 = idle machine)")
     for variant, label in VARIANTS.items():
         if (variant == "naive" and ns.skip_naive) or (variant == "reference" and ns.skip_reference):
             continue
@@ -282,8 +306,11 @@ def main(argv: list[str] | None = None) -> int:
         if not ns.json:
             extra = " ".join(f"{k}={v}" for k, v in row.items() if k not in ("seconds", "messages_per_s"))
             print(f"{label:<44} {row['seconds']:7.2f} s {row['messages_per_s'] or 0:>7} msg/s  {extra}", flush=True)
+    report["parallel_capacity_after"] = parallel_capacity()
     if ns.json:
         print(json.dumps(report, indent=2))
+    else:
+        print(f"2 processes get {report['parallel_capacity_after']} CPUs' worth after the runs")
     if tmp:
         tmp.cleanup()
     return 0
