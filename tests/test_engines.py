@@ -564,3 +564,15 @@ def test_benchmark_calls_and_tokens_per_thousand_drafts(llm_server, tmp_path, ca
     with capsys.disabled():
         print(f"\n[engine benchmark] 1000 drafts: {first.stats.calls} calls, {prompt_tokens} prompt tokens (cl100k), "
               f"rerun: {rerun.stats.calls} calls, {rerun.stats.cache_hits} cache hits")
+
+
+def test_a_rewrite_that_stays_vague_loses_to_the_offline_one(llm_server, tmp_path):
+    pytest.importorskip("assistant.validate")
+    llm_server.default = lambda body: {"items": [{"id": it["id"], "narrative": "Work on file"}
+                                                 for it in request_items(body)]}
+    items = narrate_items(1)
+    vague = RewriteItem(entry=entry("E3", 5, "0.1", "Review documents"), firm=FIRM, activities=items[0].activities,
+                        flags=[Flag(rule="vague_narrative", severity="error", message="vague")])
+    engine = engine_for(llm_server, tmp_path)
+    assert engine.rewrite([vague]) == OfflineEngine().rewrite([vague])
+    assert engine.stats.refused == 1

@@ -162,7 +162,10 @@ def _join(*notes: str) -> str:
 # --------------------------------------------------------------------------- rewrite / code
 
 
-def check_rewrite(new: str, entry: TimeEntry, activities: list[Activity], firm: FirmData | None) -> list[str]:
+def check_rewrite(new: str, entry: TimeEntry, activities: list[Activity], firm: FirmData | None,
+                  *, offline: str | None = None) -> list[str]:
+    """Reasons to refuse a model's rewrite of `entry`'s narrative: new errors or claims, or an error
+    that the offline rewrite (`offline`) clears and the model's keeps."""
     reasons: list[str] = []
     if not new.strip():
         reasons.append("empty narrative")
@@ -179,6 +182,10 @@ def check_rewrite(new: str, entry: TimeEntry, activities: list[Activity], firm: 
             before = check([entry], firm).get(entry.entry_id, [])
             after = check([entry.model_copy(update={"narrative": new})], firm).get(entry.entry_id, [])
             reasons += _new_errors(after, before)
+            if offline is not None and offline != new and not reasons:
+                theirs = check([entry.model_copy(update={"narrative": offline})], firm).get(entry.entry_id, [])
+                kept = _error_rules(after).keys() - _error_rules(theirs).keys()
+                reasons += [f"{rule}: {_error_rules(after)[rule]} (the offline rewrite clears it)" for rule in sorted(kept)]
         claims = getattr(validate, "check_narrative_claims", None)
         if claims is not None and activities:
             reasons += _new_errors(claims(new, activities), claims(entry.narrative, activities))

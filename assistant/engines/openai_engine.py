@@ -461,7 +461,7 @@ class OpenAIEngine(Engine):
                 out.append(off)
                 continue
             new = clean(a.narrative)
-            reasons = check_rewrite(new, item.entry, item.activities, item.firm)
+            reasons = check_rewrite(new, item.entry, item.activities, item.firm, offline=off)
             if reasons:
                 self.stats.add(refused=1)
                 log.warning("refused %s rewrite of entry %s: %s", self.name, item.entry.entry_id, "; ".join(reasons))
