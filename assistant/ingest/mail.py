@@ -219,10 +219,9 @@ def _scan_headers(block: bytes) -> tuple[dict[str, str], bool, int | None]:
         text = mailtext.decode_bytes(block, "windows-1252")
     found: dict[str, str] = {}
     if _ALL_HEADER_LINES.fullmatch(text):  # the usual case: one regex pass, no line loop
-        for m in _WANTED_HEADER.finditer(text):
-            value = m.group(2)
+        for name, value in _WANTED_HEADER.findall(text):
             value = "".join(v.rstrip("\r") for v in value.split("\n")) if "\n" in value else value.rstrip("\r")
-            _store(found, m.group(1).lower(), value)
+            _store(found, name.lower(), value)
         return found, _ANY_HEADER.search(text) is not None, None
     seen = False
     stop = None
@@ -357,14 +356,16 @@ def _date(value: str | None) -> tuple[dt.datetime | None, str]:
 def _common_date(value: str) -> dt.datetime | None:
     """The one format nearly every mailer writes, read without `email.utils` (which is slow)."""
     m = _RFC5322_DATE.fullmatch(value)
-    month = _MONTHS.get(m.group(2).lower()) if m else None
+    if m is None:
+        return None
+    day, month, year, hour, minute, second, sign, off_h, off_m = m.groups()
+    month = _MONTHS.get(month.lower())
     if month is None:
         return None
-    day, year, hour, minute, second = (int(m.group(i) or 0) for i in (1, 3, 4, 5, 6))
-    offset = dt.timedelta(hours=int(m.group(8)), minutes=int(m.group(9)))
+    offset = dt.timedelta(hours=int(off_h), minutes=int(off_m))
     try:
-        return dt.datetime(year, month, day, hour, minute, second,
-                           tzinfo=dt.timezone(-offset if m.group(7) == "-" else offset))
+        return dt.datetime(int(year), month, int(day), int(hour), int(minute), int(second or 0),
+                           tzinfo=dt.timezone(-offset if sign == "-" else offset))
     except ValueError:
         return None
 
