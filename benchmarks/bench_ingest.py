@@ -62,8 +62,8 @@ def build_firm(attorneys: int) -> FirmData:
             timezone="America/Chicago" if i % 5 == 0 else None,
         ))
     clients = [
-        Client(client_id=f"C{i:02d}", name=f"Client {i}", ledes_client_id=f"L{i:02d}", billing_email=f"ap@client{i}.com",
-               domains=[f"client{i}.com"])
+        Client(client_id=f"C{i:02d}", name=f"Client {i}", ledes_client_id=f"L{i:02d}",
+               billing_email=f"ap@client{i}.com", domains=[f"client{i}.com"])
         for i in range(40)
     ]
     rng.shuffle(clients)

@@ -21,7 +21,6 @@ import binascii
 import datetime as dt
 import email
 import email.policy
-import math
 import quopri
 import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
