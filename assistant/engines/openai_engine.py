@@ -38,6 +38,9 @@ from .offline import OfflineEngine, clean
 from .tokens import TokenBudget, count_messages, count_tokens
 
 log = logging.getLogger("tenths.engines")
+# instructor logs every failed attempt at ERROR; when the application has configured no logging,
+# keep that off the terminal (our own notes and warnings say what happened to each item).
+logging.getLogger("instructor").addHandler(logging.NullHandler())
 
 MODES = {
     "json_schema": instructor.Mode.JSON_SCHEMA,
