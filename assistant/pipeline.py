@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
@@ -61,6 +62,10 @@ class Analysis(Model):
 def analyze(firm_dir: Path | str, period: Period, *, engine=None, progress: Progress | None = None,
             workers: int = 2) -> Analysis:
     firm = folder.load_firm(firm_dir)
+    # The coder (sklearn import and training, ~4 s) is ready by the time drafts need it: its
+    # thread runs while this process mostly waits on the parsing workers.
+    warm = threading.Thread(target=_warm_coder, name="tenths-coder-warmup", daemon=True)
+    warm.start()
     result, counts = ingest_sources(firm_dir, firm, period, progress=progress, workers=workers)
     entries, expenses, entry_rejections, entry_counts = read_entries(firm_dir, firm, period)
     counts.update(entry_counts)
@@ -68,6 +73,7 @@ def analyze(firm_dir: Path | str, period: Period, *, engine=None, progress: Prog
     activities = match_activities(result.activities, firm)
     _tick(progress, "matching", 1, 1)
     keys = analyse_keys(activities, entries, firm)
+    warm.join()
     drafts, gaps = drafts_and_gaps(keys, firm, engine=engine, progress=progress)
     confirm = confirm_queue(activities, firm)
     summary = summarize(firm, period, counts, keys, entries, activities, gaps, engine)
@@ -229,6 +235,14 @@ def _code_drafts(drafts: list[Draft], evidence: dict[str, list[Activity]], firm:
         texts = [annotate_roles(d.narrative, firm, firm.matter(d.matter_id).client_id) for d in group]
         for d, s in zip(group, suggest_many(texts, code_set, kind_hints=hints)):
             d.task_code, d.activity_code = s.task_code, s.activity_code
+
+
+def _warm_coder() -> None:
+    try:
+        from .coder import default_coder
+        default_coder()
+    except Exception:  # noqa: BLE001 - a failure here resurfaces, with its message, when drafts are coded
+        log.debug("coder warm-up failed", exc_info=True)
 
 
 def _lead_kind(activities: list[Activity]) -> str:
