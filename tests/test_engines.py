@@ -286,6 +286,15 @@ def test_gate_refuses_approved_narratives(llm_server, tmp_path):
     assert drafts[0].engine == "offline" and "claim about the bill" in drafts[0].notes
 
 
+def test_narratives_must_name_something_the_evidence_names():
+    from assistant.engines.gate import ungrounded
+
+    evidence = "Acme v. Beta - deposition prep with Mark Ostrander"
+    assert ungrounded("Prepare for deposition with M. Ostrander", evidence) == []
+    assert ungrounded("A102 Fact Investigation/Research", evidence) != []  # SmolLM2's actual answer
+    assert ungrounded("Attend to matter; review correspondence", evidence) != []
+
+
 def test_unsupported_claims_unit():
     assert unsupported_claims("Prepare for hearing", "Call re: settlement") != []
     assert unsupported_claims("Prepare for hearing", "Hearing prep call") == []

@@ -60,6 +60,30 @@ def unsupported_claims(narrative: str, evidence_text: str) -> list[str]:
     return out
 
 
+_CODE_TOKEN = re.compile(r"\b[ABCELP]\d{3}\b")
+_GENERIC = {
+    "attend", "attention", "review", "reviewed", "draft", "drafted", "revise", "revised", "prepare", "prepared",
+    "analyze", "analysis", "conference", "telephone", "call", "calls", "email", "emails", "correspondence",
+    "correspond", "communicate", "communication", "communications", "meeting", "meet", "discuss", "discussion",
+    "regarding", "about", "with", "from", "into", "onto", "for", "and", "the", "that", "this", "those", "these",
+    "work", "worked", "working", "matter", "matters", "file", "files", "issue", "issues", "various", "general",
+    "client", "clients", "counsel", "research", "investigation", "development", "strategy", "follow", "update",
+    "status", "other", "task", "tasks", "time", "entry", "related", "re",
+}
+
+
+def ungrounded(narrative: str, evidence: str) -> list[str]:
+    """A narrative must name something the evidence names (a subject, a person, a document), and no codes."""
+    reasons = []
+    if _CODE_TOKEN.search(narrative or ""):
+        reasons.append(f"the narrative contains a code ({_CODE_TOKEN.search(narrative).group(0)}), not a description")
+    words = {w for w in re.findall(r"[a-z][a-z'-]{3,}", (narrative or "").casefold()) if w not in _GENERIC}
+    known = set(re.findall(r"[a-z][a-z'-]{3,}", (evidence or "").casefold()))
+    if not words & known:
+        reasons.append("the narrative names nothing the evidence names (no subject, person or document)")
+    return reasons
+
+
 def evidence_text(activities: list[Activity], *extra: str) -> str:
     parts = list(extra)
     for a in activities:
@@ -102,9 +126,20 @@ def check_draft(candidate: Draft, offline: Draft, activities: list[Activity], fi
     matter = firm.matter(candidate.matter_id)
     code_set = matter.code_set if matter else "none"
     reasons += code_problems(candidate.task_code, candidate.activity_code, code_set)
-    reasons += unsupported_claims(candidate.narrative, evidence_text(activities, offline.narrative))
+    grounds = evidence_text(activities, offline.narrative, *_names(candidate, firm))
+    reasons += unsupported_claims(candidate.narrative, grounds)
+    reasons += ungrounded(candidate.narrative, grounds)
     reasons += _validator_reasons(candidate, offline, activities, firm)
     return reasons
+
+
+def _names(d: Draft, firm: FirmData) -> list[str]:
+    """The matter's and client's names and references: a narrative may name them."""
+    matter = firm.matter(d.matter_id)
+    if matter is None:
+        return []
+    client = firm.client(matter.client_id)
+    return [matter.name, *matter.references, client.name if client else ""]
 
 
 def _error_rules(flags: list[Flag]) -> dict[str, str]:
@@ -171,7 +206,10 @@ def check_rewrite(new: str, entry: TimeEntry, activities: list[Activity], firm: 
         reasons.append("empty narrative")
     if len(new) > 1000:
         reasons.append("narrative longer than 1000 characters")
-    reasons += unsupported_claims(new, evidence_text(activities, entry.narrative))
+    grounds = evidence_text(activities, entry.narrative, offline or "")
+    reasons += unsupported_claims(new, grounds)
+    if _CODE_TOKEN.search(new):
+        reasons.append(f"the narrative contains a code ({_CODE_TOKEN.search(new).group(0)}), not a description")
     if firm is not None:
         try:
             from .. import validate
