@@ -370,6 +370,10 @@ def test_other_instructor_modes_work_with_the_server(llm_server, tmp_path, mode)
     engine = engine_for(llm_server, tmp_path, mode=mode)
     assert all(d.engine == "openai" for d in engine.narrate(narrate_items(2)))
     assert ("tools" in llm_server.requests[0]) == (mode == "tools")
+    # instructor adds its schema instructions to the messages in these modes; the cache key never sees them
+    rerun = engine_for(llm_server, tmp_path, mode=mode)
+    rerun.narrate(narrate_items(2))
+    assert rerun.stats.calls == 0 and rerun.stats.cache_hits == 2
 
 
 # --------------------------------------------------------------------------- keys and hosts
