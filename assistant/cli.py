@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import logging
 import sys
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
+    # Warnings (a refused model answer, a parser that failed) reach the user as one line each.
+    logging.basicConfig(level=logging.WARNING, format=f"tenths {ns.command}: %(message)s")
     module = importlib.import_module(f"assistant.commands.{ns.command}")
     try:
         return int(module.run(ns) or 0)

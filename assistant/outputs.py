@@ -17,7 +17,7 @@ ACTIVITY_COLUMNS = ["activity_id", "source", "source_ref", "timekeeper_id", "sta
                     "match_confidence", "match_reason", "title", "kind", "candidates"]
 GAP_COLUMNS = ["timekeeper_id", "date", "matter_id", "activity_ids", "minutes", "hours", "amount"]
 DRAFT_COLUMNS = ["draft_id", "date", "timekeeper_id", "matter_id", "hours", "narrative", "task_code",
-                 "activity_code", "evidence", "confidence"]
+                 "activity_code", "evidence", "confidence", "engine", "notes"]
 CONFIRM_COLUMNS = ["activity_id", "source", "source_ref", "timekeeper_id", "date", "title", "reason", "candidates"]
 REJECTED_COLUMNS = ["source", "source_ref", "status", "reason"]
 
@@ -33,7 +33,8 @@ def write_outputs(analysis: Analysis, out_dir: Path | str) -> list[Path]:
              money(g.amount)] for g in analysis.gaps)),
         write_csv(out / "drafts.csv", DRAFT_COLUMNS, (
             [d.draft_id, d.date.isoformat(), d.timekeeper_id, d.matter_id, hours(d.hours), d.narrative, d.task_code,
-             d.activity_code, ";".join(d.evidence), f"{d.confidence:.2f}"] for d in analysis.drafts)),
+             d.activity_code, ";".join(d.evidence), f"{d.confidence:.2f}", d.engine, d.notes]
+            for d in analysis.drafts)),
         write_csv(out / "confirm_matter.csv", CONFIRM_COLUMNS, (
             [c.activity_id, c.source, c.source_ref, c.timekeeper_id, c.date.isoformat(), c.title, c.reason,
              ";".join(c.candidates)] for c in analysis.confirm)),

@@ -62,11 +62,12 @@ class Analysis(Model):
 def analyze(firm_dir: Path | str, period: Period, *, engine=None, progress: Progress | None = None,
             workers: int = 2) -> Analysis:
     firm = folder.load_firm(firm_dir)
-    # The coder (sklearn import and training, ~4 s) is ready by the time drafts need it: its
-    # thread runs while this process mostly waits on the parsing workers.
+    result, counts = ingest_sources(firm_dir, firm, period, progress=progress, workers=workers)
+    # The coder (sklearn import and training, a few seconds) gets ready while entries are read and
+    # activities matched. Not earlier: parsing forks worker processes, and forking while another
+    # thread is importing modules can leave a child waiting on a lock nobody will release.
     warm = threading.Thread(target=_warm_coder, name="tenths-coder-warmup", daemon=True)
     warm.start()
-    result, counts = ingest_sources(firm_dir, firm, period, progress=progress, workers=workers)
     entries, expenses, entry_rejections, entry_counts = read_entries(firm_dir, firm, period)
     counts.update(entry_counts)
     _tick(progress, "matching", 0, 1)
