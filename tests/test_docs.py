@@ -19,7 +19,8 @@ def test_every_guideline_key_is_documented_and_nothing_else():
 def test_readme_settings_are_the_ones_the_code_reads():
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `((?:TENTHS|OPENAI)_[A-Z_]+)` \|", readme, flags=re.MULTILINE))
-    code = set(re.findall(r"\b((?:TENTHS|OPENAI)_[A-Z_]+)\b", (ROOT / "assistant" / "settings.py").read_text()))
+    sources = [*(ROOT / "assistant").rglob("*.py"), ROOT / "app.py", *(ROOT / "ui").glob("*.py")]
+    code = {name for p in sources for name in re.findall(r"\b((?:TENTHS|OPENAI)_[A-Z_]*[A-Z])\b", p.read_text())}
     assert documented == code
 
 
