@@ -554,7 +554,7 @@ def test_contingency_matter_invoices_expenses_only_and_pro_bono_nothing():
 
 
 def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
-    from assistant.commands import ledes as command
+    from assistant import outputs
 
     target = tmp_path / "inv.txt"
     target.write_text("old")
@@ -562,7 +562,7 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(command.os, "replace", broken_replace)
+    monkeypatch.setattr(outputs.os, "replace", broken_replace)
     with pytest.raises(OSError):
-        command.write_atomically(target, b"new")
+        outputs.write_bytes(target, b"new")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["inv.txt"]

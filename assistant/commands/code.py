@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from ..folder import load_firm
 from ..ingest.csvutil import MAX_FIELD, decode_utf8
 from ..ingest.entries import parse_time_entries
 from ..models import FirmData, Rejection, TimeEntry
+from ..outputs import write_text
 
 SUGGESTION_COLUMNS = ["suggested_task_code", "suggested_activity_code", "code_confidence"]
 
@@ -34,7 +33,7 @@ def run(ns) -> int:
     text, rejected = code_entries_csv(data, path.name, firm)
     for r in rejected:
         print(f"tenths code: {r.source_ref}: {r.reason} (row kept, not coded)", file=sys.stderr)
-    write_atomically(Path(ns.out), text)
+    write_text(Path(ns.out), text)
     return 0
 
 
@@ -115,15 +114,3 @@ def _client_of(entry: TimeEntry, firm: FirmData) -> str:
 
 def _line(source_ref: str) -> int:
     return int(source_ref.rsplit(":", 1)[1])
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

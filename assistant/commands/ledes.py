@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import ConfigError, IngestError, RefusedError
@@ -11,6 +9,7 @@ from ..folder import load_firm
 from ..ingest.csvutil import read_rows
 from ..ingest.entries import ENTRY_COLUMNS, EXPENSE_COLUMNS, parse_expenses, parse_time_entries
 from ..ledes import build_invoice, ledes_problems, to_ledes_1998b
+from ..outputs import write_bytes
 from ..models import Expense, FirmData, Period, Rejection, TimeEntry
 
 
@@ -23,7 +22,7 @@ def run(ns) -> int:
     period = Period(start=ns.date_from, end=ns.date_to)
     entries, expenses = load_records(ns.entries, ns.expenses, ns.matter)
     text = export(entries, expenses, firm, ns.matter, ns.invoice_number, ns.invoice_date, period)
-    write_atomically(ns.out, text.encode("ascii"))
+    write_bytes(Path(ns.out), text.encode("ascii"))
     return 0
 
 
@@ -79,21 +78,6 @@ def _refuse_unreadable(data: bytes, path: str, rejected: list[Rejection], column
         raise RefusedError(f"{len(mine)} {what} row(s) of matter {matter_id} in {path} cannot be read",
                            [f"{r.source_ref}: {r.reason}" for r in mine])
 
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write beside the target and rename, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read(path: Path) -> bytes:

@@ -13,7 +13,7 @@ from ..ingest.entries import parse_expenses, parse_time_entries
 from ..ledes import build_invoice
 from ..letters import UpcomingEvent, cover_brief, letter_docx, load_template, status_brief, write_letter
 from ..models import Expense, FirmData, Period, TimeEntry
-from .ledes import write_atomically
+from ..outputs import write_bytes
 
 UPCOMING_DAYS = 90
 
@@ -46,11 +46,11 @@ def run(ns) -> int:
         if engine is not None:
             engine.close()
     if suffix == ".md":
-        write_atomically(ns.out, text.encode("utf-8"))
+        write_bytes(Path(ns.out), text.encode("utf-8"))
     else:
         buffer = io.BytesIO()
         letter_docx(text, brief).save(buffer)
-        write_atomically(ns.out, buffer.getvalue())
+        write_bytes(Path(ns.out), buffer.getvalue())
     return 0
 
 
