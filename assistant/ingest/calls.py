@@ -13,10 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from ..errors import IngestError
 from ..models import Activity, FirmData, Period, Rejection, SourceResult, Timekeeper, make_activity_id
 from . import normalize
-from .csvutil import Row, read_rows
+from .csvutil import Row, parse_source_rows
 
 __all__ = ["COLUMNS", "parse_calls", "parse_timestamp", "require_time"]
 
@@ -30,23 +29,9 @@ _DIRECTIONS = {
 
 def parse_calls(data: bytes, path: str, firm: FirmData, period: Period) -> SourceResult:
     """Parse one call log. Never raises: a file without the header is one rejection named by its path."""
-    result = SourceResult()
-    try:
-        _, rows = read_rows(data, path, COLUMNS)
-    except IngestError as e:
-        result.rejections.append(Rejection(source=SOURCE, source_ref=path, status="rejected", reason=str(e)))
-        return result
     phones = _phones(firm)
-    for row in rows:
-        ref = f"{path}:{row.line}"
-        try:
-            _row(row, ref, firm, period, phones, result)
-        except ValueError as e:
-            result.rejections.append(Rejection(source=SOURCE, source_ref=ref, status="rejected", reason=str(e)))
-        except Exception as e:  # noqa: BLE001 - one strange row must not cost the rest of the file
-            result.rejections.append(Rejection(source=SOURCE, source_ref=ref, status="rejected",
-                                               reason=f"unreadable row ({type(e).__name__})"))
-    return result
+    return parse_source_rows(data, path, COLUMNS, SOURCE,
+                             lambda row, ref, result: _row(row, ref, firm, period, phones, result))
 
 
 def parse_timestamp(value: str, column: str) -> dt.datetime:

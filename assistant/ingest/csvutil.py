@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Iterator
 
 from ..errors import IngestError
+from ..models import Rejection, SourceResult
 
 MAX_FIELD = 1_000_000
 
@@ -78,3 +80,28 @@ def _rows(reader, header: list[str], path: str) -> Iterator[Row]:
 
 def split_list(cell: str) -> list[str]:
     return [p.strip() for p in (cell or "").split(";") if p.strip()]
+
+
+def parse_source_rows(data: bytes, path: str, columns, source: str,
+                      handle: Callable[[Row, str, SourceResult], None]) -> SourceResult:
+    """Every data row of a source CSV through `handle(row, source_ref, result)`; never raises.
+
+    A file without the required header is one rejection named by its path; a row `handle` refuses
+    with ValueError (or anything stranger) is one rejection named by its line, and the rest go on.
+    """
+    result = SourceResult()
+    try:
+        _, rows = read_rows(data, path, columns)
+    except IngestError as e:
+        result.rejections.append(Rejection(source=source, source_ref=path, status="rejected", reason=str(e)))
+        return result
+    for row in rows:
+        ref = f"{path}:{row.line}"
+        try:
+            handle(row, ref, result)
+        except ValueError as e:
+            result.rejections.append(Rejection(source=source, source_ref=ref, status="rejected", reason=str(e)))
+        except Exception as e:  # noqa: BLE001 - one strange row must not cost the rest of the file
+            result.rejections.append(Rejection(source=source, source_ref=ref, status="rejected",
+                                               reason=f"unreadable row ({type(e).__name__})"))
+    return result

@@ -14,10 +14,9 @@ import datetime as dt
 import math
 from decimal import Decimal, InvalidOperation
 
-from ..errors import IngestError
 from ..models import Activity, FirmData, Period, Rejection, SourceResult, Timekeeper, make_activity_id
 from .calls import parse_timestamp, require_time
-from .csvutil import Row, read_rows
+from .csvutil import Row, parse_source_rows
 
 __all__ = ["COLUMNS", "parse_documents"]
 
@@ -29,23 +28,9 @@ MAX_MINUTES = 24 * 60
 
 def parse_documents(data: bytes, path: str, firm: FirmData, period: Period) -> SourceResult:
     """Parse one document log. Never raises: a file without the header is one rejection named by its path."""
-    result = SourceResult()
-    try:
-        _, rows = read_rows(data, path, COLUMNS)
-    except IngestError as e:
-        result.rejections.append(Rejection(source=SOURCE, source_ref=path, status="rejected", reason=str(e)))
-        return result
     timekeepers = {tk.timekeeper_id.lower(): tk for tk in firm.timekeepers}
-    for row in rows:
-        ref = f"{path}:{row.line}"
-        try:
-            _row(row, ref, firm, period, timekeepers, result)
-        except ValueError as e:
-            result.rejections.append(Rejection(source=SOURCE, source_ref=ref, status="rejected", reason=str(e)))
-        except Exception as e:  # noqa: BLE001 - one strange row must not cost the rest of the file
-            result.rejections.append(Rejection(source=SOURCE, source_ref=ref, status="rejected",
-                                               reason=f"unreadable row ({type(e).__name__})"))
-    return result
+    return parse_source_rows(data, path, COLUMNS, SOURCE,
+                             lambda row, ref, result: _row(row, ref, firm, period, timekeepers, result))
 
 
 def _row(row: Row, ref: str, firm: FirmData, period: Period, timekeepers: dict[str, Timekeeper],
