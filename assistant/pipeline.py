@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from . import folder
 from .ingest import entries as entry_files
@@ -48,15 +48,13 @@ class Analysis(Model):
     confirm: list[ConfirmItem]
     summary: dict[str, Any]
 
-    def activity(self, activity_id: str) -> Activity | None:
-        return self._by_id().get(activity_id)
+    _activity_index: dict[str, Activity] | None = PrivateAttr(default=None)
 
-    def _by_id(self) -> dict[str, Activity]:
-        cache = getattr(self, "_activity_index", None)
-        if cache is None or len(cache) != len(self.activities):
-            cache = {a.activity_id: a for a in self.activities}
-            object.__setattr__(self, "_activity_index", cache)
-        return cache
+    def activity(self, activity_id: str) -> Activity | None:
+        index = self._activity_index
+        if index is None or len(index) != len(self.activities):
+            index = self._activity_index = {a.activity_id: a for a in self.activities}
+        return index.get(activity_id)
 
 
 def analyze(firm_dir: Path | str, period: Period, *, engine=None, progress: Progress | None = None,
