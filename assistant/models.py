@@ -46,7 +46,7 @@ class Firm(Model):
     law_firm_id: str
     timezone: str = "UTC"
     currency: str = "USD"
-    increment_minutes: int = 6
+    increment_minutes: int = Field(6, ge=1, le=60)
     address: list[str] = Field(default_factory=list)
     """Letterhead lines under the firm's name."""
     payment_terms: str = "Payment is due within 30 days of the invoice date."
@@ -56,7 +56,10 @@ class Firm(Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        ZoneInfo(v)  # raises for an unknown zone
+        try:
+            ZoneInfo(v)
+        except Exception:  # ZoneInfo raises several types (KeyError, ValueError) for unknown zones
+            raise ValueError(f"unknown time zone {v!r}") from None
         return v
 
     @property

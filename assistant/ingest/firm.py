@@ -65,15 +65,11 @@ def parse_timekeepers(data: bytes, path: str = "timekeepers.csv") -> list[Timeke
             timekeeper_id=v["timekeeper_id"], name=v["name"], classification=classification(v["classification"]),
             rate=_money(v["rate"], "rate"), email=normalize.email(emails[0]) if emails else "",
             aliases=[normalize.email(e) for e in emails[1:]],
-            phone=normalize.phone(v.get("phone", "")), timezone=v.get("timezone") or None,
+            phone=normalize.phone(v.get("phone", "")), timezone=_zone(v.get("timezone") or None),
         )
 
-    tks = _parse(data, path, ["timekeeper_id", "name", "classification", "rate", "email"], build)
-    _unique(tks, "timekeeper_id", path)
-    for tk in tks:
-        if tk.timezone:
-            _zone(tk.timezone, path)
-    return tks
+    return _parse(data, path, ["timekeeper_id", "name", "classification", "rate", "email"], build,
+                  unique="timekeeper_id")
 
 
 def parse_clients(data: bytes, path: str = "clients.csv") -> list[Client]:
@@ -85,9 +81,7 @@ def parse_clients(data: bytes, path: str = "clients.csv") -> list[Client]:
             guidelines=v.get("guidelines") or None,
         )
 
-    clients = _parse(data, path, ["client_id", "name", "ledes_client_id", "billing_email"], build)
-    _unique(clients, "client_id", path)
-    return clients
+    return _parse(data, path, ["client_id", "name", "ledes_client_id", "billing_email"], build, unique="client_id")
 
 
 def parse_matters(data: bytes, path: str = "matters.csv") -> list[Matter]:
@@ -100,9 +94,8 @@ def parse_matters(data: bytes, path: str = "matters.csv") -> list[Matter]:
             rates=_rates(v.get("rates", "")), flat_fee=_money(v["flat_fee"], "flat_fee") if v.get("flat_fee") else None,
         )
 
-    matters = _parse(data, path, ["matter_id", "client_id", "name", "status", "billing_type", "code_set"], build)
-    _unique(matters, "matter_id", path)
-    return matters
+    return _parse(data, path, ["matter_id", "client_id", "name", "status", "billing_type", "code_set"], build,
+                  unique="matter_id")
 
 
 def parse_contacts(data: bytes, path: str = "contacts.csv") -> list[Contact]:
@@ -137,10 +130,13 @@ def check_references(timekeepers: list[Timekeeper], clients: list[Client], matte
 # --------------------------------------------------------------------------- helpers
 
 
-def _parse(data: bytes, path: str, required: list[str], build: Callable[[dict[str, str]], T]) -> list[T]:
+def _parse(data: bytes, path: str, required: list[str], build: Callable[[dict[str, str]], T],
+           unique: str | None = None) -> list[T]:
+    """Every row built, or a ConfigError naming the file and line; `unique`: a column no two rows may share."""
     try:
         _, rows = read_rows(data, path, required)
         out = []
+        seen: dict[str, int] = {}
         for row in rows:
             if "__error__" in row.values:
                 raise ConfigError(row.values["__error__"], file=path, line=row.line)
@@ -153,6 +149,12 @@ def _parse(data: bytes, path: str, required: list[str], build: Callable[[dict[st
                 raise ConfigError(_first_error(e), file=path, line=row.line) from None
             except (ValueError, InvalidOperation) as e:
                 raise ConfigError(str(e), file=path, line=row.line) from None
+            if unique:
+                key = getattr(out[-1], unique)
+                if key in seen:
+                    raise ConfigError(f"duplicate {unique} {key} (first on line {seen[key]})", file=path,
+                                      line=row.line)
+                seen[key] = row.line
         return out
     except IngestError as e:
         raise ConfigError(str(e).removeprefix(f"{path}: "), file=path) from None
@@ -178,25 +180,20 @@ def _rates(cell: str) -> dict[str, Decimal]:
     return out
 
 
-def _unique(items: list, attr: str, path: str) -> None:
-    seen: set[str] = set()
-    for it in items:
-        key = getattr(it, attr)
-        if key in seen:
-            raise ConfigError(f"duplicate {attr} {key}", file=path)
-        seen.add(key)
-
-
-def _zone(name: str, path: str) -> None:
+def _zone(name: str | None) -> str | None:
+    """The zone name, checked; a ValueError (the caller adds file and line) for an unknown one."""
     from zoneinfo import ZoneInfo
 
-    try:
-        ZoneInfo(name)
-    except Exception:
-        raise ConfigError(f"unknown time zone {name!r}", file=path) from None
+    if name:
+        try:
+            ZoneInfo(name)
+        except Exception:  # ZoneInfo raises several types for unknown zones
+            raise ValueError(f"unknown time zone {name!r}") from None
+    return name
 
 
 def _first_error(e: ValidationError) -> str:
     err = e.errors()[0]
     loc = ".".join(str(x) for x in err.get("loc", ()))
-    return f"{loc}: {err.get('msg', 'invalid')}" if loc else err.get("msg", "invalid")
+    msg = err.get("msg", "invalid").removeprefix("Value error, ")
+    return f"{loc}: {msg}" if loc else msg

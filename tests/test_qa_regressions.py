@@ -1,0 +1,66 @@
+"""Regressions found by using Tenths as a firm would: each test names what used to go wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.cli import main
+from assistant.errors import ConfigError
+from assistant.ingest.firm import parse_clients, parse_firm_toml, parse_matters, parse_timekeepers
+
+FIRM_TOML = b'name = "Acme LLP"\nlaw_firm_id = "12-3456789"\ntimezone = "America/New_York"\n'
+FIRM = {
+    "firm.toml": FIRM_TOML,
+    "timekeepers.csv": b"timekeeper_id,name,classification,rate,email\nTK1,Ann Lee,PT,500,ann@acme.law\n",
+    "clients.csv": b"client_id,name,ledes_client_id,billing_email\nC1,Globex,GLX,ap@globex.com\n",
+    "matters.csv": b"matter_id,client_id,name,status,billing_type,code_set\nM1,C1,Globex v. Initech,open,hourly,litigation\n",
+}
+
+
+def write_firm(root, **overrides: bytes):
+    root.mkdir(parents=True, exist_ok=True)
+    for name, data in {**FIRM, **overrides}.items():
+        (root / name).write_bytes(data)
+    return root
+
+
+# --------------------------------------------------------------------------- firm files
+
+
+@pytest.mark.parametrize("value", ["0", "-6", "61"])
+def test_increment_outside_1_to_60_is_a_config_error(value):
+    # increment_minutes = 0 used to crash analyze with ZeroDivisionError; -6 was accepted silently.
+    with pytest.raises(ConfigError, match="firm.toml: increment_minutes"):
+        parse_firm_toml(FIRM_TOML + f"increment_minutes = {value}\n".encode())
+
+
+def test_increment_zero_exits_2_without_traceback(tmp_path, capsys):
+    firm = write_firm(tmp_path / "firm", **{"firm.toml": FIRM_TOML + b"increment_minutes = 0\n"})
+    rc = main(["analyze", str(firm), "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(tmp_path / "out")])
+    assert rc == 2
+    assert "increment_minutes" in capsys.readouterr().err
+
+
+def test_unknown_firm_zone_is_named_in_one_sentence():
+    with pytest.raises(ConfigError) as e:
+        parse_firm_toml(FIRM_TOML.replace(b"America/New_York", b"America/Nowhere"))
+    assert str(e.value) == "firm.toml: timezone: unknown time zone 'America/Nowhere'"
+
+
+def test_duplicate_ids_name_the_line():
+    tks = b"timekeeper_id,name,classification,rate,email\nTK1,Ann Lee,PT,500,a@x.law\nTK1,Bo Li,AS,300,b@x.law\n"
+    with pytest.raises(ConfigError, match=r"^timekeepers.csv:3: duplicate timekeeper_id TK1 \(first on line 2\)$"):
+        parse_timekeepers(tks)
+    clients = FIRM["clients.csv"] + b"C1,Other,OTH,ap@other.com\n"
+    with pytest.raises(ConfigError, match=r"^clients.csv:3: duplicate client_id C1"):
+        parse_clients(clients)
+    matters = FIRM["matters.csv"] + b"M1,C1,Again,open,hourly,litigation\n"
+    with pytest.raises(ConfigError, match=r"^matters.csv:3: duplicate matter_id M1"):
+        parse_matters(matters)
+
+
+def test_unknown_timekeeper_zone_names_the_line():
+    tks = (b"timekeeper_id,name,classification,rate,email,phone,timezone\n"
+           b"TK1,Ann Lee,PT,500,a@x.law,,America/Chicago\nTK2,Bo Li,AS,300,b@x.law,,Mars/Base\n")
+    with pytest.raises(ConfigError, match=r"^timekeepers.csv:3: unknown time zone 'Mars/Base'$"):
+        parse_timekeepers(tks)
