@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--from", dest="date_from", type=_date, required=True)
     s.add_argument("--to", dest="date_to", type=_date, required=True)
     s.add_argument("--out", type=Path, required=True)
-    s.add_argument("--format", default="1998B", choices=["1998B"])
+    s.add_argument("--format", default="1998B", choices=["1998B", "XML2.1"])
 
     s = sub.add_parser("letter", help="draft an invoice cover letter or a client status report")
     s.add_argument("kind", choices=["cover", "status"])

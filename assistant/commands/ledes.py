@@ -1,4 +1,7 @@
-"""`tenths ledes`: one matter's LEDES 1998B invoice, refused whole when an entry or the file breaks a rule."""
+"""`tenths ledes`: one matter's LEDES 1998B (or LEDES XML 2.1) invoice.
+
+Refused whole when an entry or the file breaks a rule.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +24,18 @@ def run(ns) -> int:
         raise ConfigError(f"--from {ns.date_from} is after --to {ns.date_to}")
     period = Period(start=ns.date_from, end=ns.date_to)
     entries, expenses = load_records(ns.entries, ns.expenses, ns.matter)
-    text = export(entries, expenses, firm, ns.matter, ns.invoice_number, ns.invoice_date, period)
-    write_bytes(Path(ns.out), text.encode("ascii"))
+    fmt = getattr(ns, "format", "1998B") or "1998B"
+    text = export(entries, expenses, firm, ns.matter, ns.invoice_number, ns.invoice_date, period, fmt=fmt)
+    write_bytes(Path(ns.out), text.encode("ascii" if fmt == "1998B" else "utf-8"))
     return 0
 
 
 def export(entries: list[TimeEntry], expenses: list[Expense], firm: FirmData, matter_id: str,
-           invoice_number: str, invoice_date, period: Period) -> str:
-    """The LEDES text, or RefusedError naming each entry and rule that stops it."""
+           invoice_number: str, invoice_date, period: Period, *, fmt: str = "1998B") -> str:
+    """The LEDES text (`fmt` "1998B" or "XML2.1"), or RefusedError naming each entry and rule that stops it.
+
+    An XML invoice must pass the 1998B checks of the same invoice as well as `xml_problems`.
+    """
     from ..validate import check_entries, has_errors
 
     mine = {e.entry_id for e in entries if e.matter_id == matter_id and period.contains(e.date)}
@@ -45,6 +52,14 @@ def export(entries: list[TimeEntry], expenses: list[Expense], firm: FirmData, ma
     problems = ledes_problems(invoice, firm)
     if problems:
         raise RefusedError(f"invoice {invoice_number} not written: it would break LEDES 1998B rules", problems)
+    if fmt == "XML2.1":
+        from ..ledes_xml import to_ledes_xml_21, xml_problems
+
+        text = to_ledes_xml_21(invoice, firm)
+        problems = xml_problems(text, firm)
+        if problems:
+            raise RefusedError(f"invoice {invoice_number} not written: it would break LEDES XML 2.1 rules", problems)
+        return text
     return to_ledes_1998b(invoice)
 
 
