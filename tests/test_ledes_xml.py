@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from assistant.ledes import build_invoice, ledes_problems, read_ledes_1998b, to_ledes_1998b
+from assistant.ledes import build_invoice, read_ledes_1998b, to_ledes_1998b
 from assistant.ledes_xml import NAMESPACE, to_ledes_xml_21, xml_problems
 from assistant.models import Client, Expense, Firm, FirmData, Flag, Matter, Period, TimeEntry, Timekeeper
 
