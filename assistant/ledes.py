@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import IngestError, RefusedError
+from .errors import ConfigError, IngestError, RefusedError
 from .models import (
     CLASSIFICATION_LOC_TO_SHORT, CLASSIFICATIONS_SHORT, Expense, FirmData, Matter, Period, TimeEntry,
 )
@@ -149,6 +149,21 @@ def clean_text(text: str) -> str:
 # --------------------------------------------------------------------------- build
 
 
+def _check_header(invoice_number: str, invoice_date: dt.date, period: Period) -> None:
+    """Bad usage (ConfigError): an invoice number the format cannot carry as given, an invoice dated
+    before the work it bills. The number is never rewritten: the file must carry the number the firm
+    quotes in its letters and ledger."""
+    if not invoice_number.strip():
+        raise ConfigError("the invoice number is empty")
+    bad = sorted({ch for ch in invoice_number if ch in "|[]" or not (ch.isascii() and ch.isprintable())})
+    if bad:
+        raise ConfigError(f"the invoice number {invoice_number!r} contains {', '.join(repr(c) for c in bad)}, "
+                          "which a LEDES file cannot carry")
+    if invoice_date < period.start:
+        raise ConfigError(f"the invoice date {invoice_date} is before the billing period it invoices "
+                          f"({period.start} to {period.end})")
+
+
 def build_invoice(
     entries: list[TimeEntry],
     expenses: list[Expense],
@@ -167,6 +182,7 @@ def build_invoice(
     flat-fee matter bills one `IF` line of its flat fee. `discount` is an amount taken off the fees
     as an `IF` line with a negative total. Raises RefusedError when the data cannot make an invoice.
     """
+    _check_header(invoice_number, invoice_date, period)
     matter = firm.matter(matter_id)
     if matter is None:
         raise RefusedError(f"no matter {matter_id} in the firm folder", [f"matter {matter_id} is unknown"])

@@ -566,3 +566,26 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
     with pytest.raises(OSError):
         outputs.write_bytes(target, b"new")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["inv.txt"]
+
+
+# --------------------------------------------------------------------------- QA regressions: the invoice header
+
+
+@pytest.mark.parametrize("number", ["A|B", "INV[1]", "INV\n1", "Nº 12", "  "])
+def test_an_invoice_number_the_format_cannot_carry_is_bad_usage_not_rewritten(number):
+    # "A|B" used to be written as INVOICE_NUMBER "A; B": a file whose number matched no letter or ledger.
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="invoice number"):
+        build_invoice([entry("1", 4, "22547", "1.0")], [], spec_firm(), "0528", number, dt.date(1999, 2, 25), JAN)
+
+
+def test_an_invoice_dated_before_its_billing_period_is_bad_usage():
+    # An invoice dated 1999-12-01 for January 1999 work used to be written without a word.
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="before the billing period"):
+        build_invoice([entry("1", 4, "22547", "1.0")], [], spec_firm(), "0528", "INV-1", dt.date(1998, 12, 1), JAN)
+    # an invoice dated inside or after the period is fine
+    assert build_invoice([entry("1", 4, "22547", "1.0")], [], spec_firm(), "0528", "INV-2026/01",
+                         dt.date(1999, 1, 31), JAN).lines
