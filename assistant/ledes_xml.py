@@ -293,8 +293,11 @@ class _XmlChecker:
 
     def run(self, text: str | bytes) -> list[str]:
         raw = text.encode("utf-8") if isinstance(text, str) else text
-        if not raw.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml"):
+        declaration = re.match(rb"<\?xml[^>]*\?>", raw.removeprefix(b"\xef\xbb\xbf"))
+        if declaration is None:
             self.add("", "the document does not start with an XML declaration")
+        elif not re.search(rb"encoding=[\"']utf-8[\"']", declaration.group(0), flags=re.IGNORECASE):
+            self.add("", "the XML declaration does not say encoding=\"UTF-8\"")
         try:
             root = ET.fromstring(raw)
         except ET.ParseError as e:
@@ -369,8 +372,6 @@ class _XmlChecker:
                 self.add(where, f"file_item_nbr {text} repeats {self.item_numbers[text]}'s")
             else:
                 self.item_numbers[text] = where
-        elif kind == "id" and len(text) > 50:
-            self.add(where, f"<{tag}> is longer than 50 characters")
 
     # ---- meaning
 

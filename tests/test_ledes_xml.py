@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from assistant.cli import main
 from assistant.ledes import build_invoice, read_ledes_1998b, to_ledes_1998b
@@ -192,6 +193,21 @@ def test_net_due_equals_the_1998b_invoice_total(hours, rate):
     assert net_due(xml) == read_ledes_1998b(to_ledes_1998b(inv)).total == inv.total
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 80), st.integers(1, 99999)), min_size=1, max_size=6),
+       st.integers(0, 500))
+def test_any_hours_and_rates_give_the_same_total_in_both_formats(items, discount_cents):
+    firm = small_firm()
+    entries = [entry(f"T{i}", 1 + i % 28, "22547" if i % 2 else "45875", str(Decimal(tenths) / 10),
+                     rate=str(Decimal(cents) / 100)) for i, (tenths, cents) in enumerate(items)]
+    fees = sum((e.hours * e.rate).quantize(Decimal("0.01")) for e in entries)
+    discount = min(Decimal(discount_cents) / 100, fees) or None
+    inv = build_invoice(entries, [copies()], firm, "0528", "9", dt.date(2026, 11, 3), OCT, discount=discount)
+    xml = to_ledes_xml_21(inv, firm)
+    assert xml_problems(xml, firm) == []
+    assert net_due(xml) == read_ledes_1998b(to_ledes_1998b(inv)).total
+
+
 def test_hostile_text_is_escaped_and_reads_back():
     hostile = "Smith <Partners> & Sons ]]> LLP \x01"
     firm = small_firm(name=hostile)
@@ -273,6 +289,10 @@ def broken(old: str, new: str, count: int = 1) -> str:
     (broken("<ledesxmlebilling2.1 xmlns=\"http://www.ledes.org/LEDES21.xsd\">", "<ledesxml>").replace(
         "</ledesxmlebilling2.1>", "</ledesxml>"), "the root element is <ledesxml>"),
     (broken("</matter>", ""), "not well-formed XML"),
+    (broken('encoding="UTF-8"', 'encoding="ISO-8859-1"'), 'does not say encoding="UTF-8"'),
+    (EXPECTED.split("\n", 1)[1], "does not start with an XML declaration"),
+    (broken('xmlns="http://www.ledes.org/LEDES21.xsd"', 'xmlns="http://www.ledes.org/LEDES20.xsd"'),
+     "namespace is 'http://www.ledes.org/LEDES20.xsd'"),
 ])
 def test_the_checker_catches_broken_documents(text, expected):
     problems = xml_problems(text)
