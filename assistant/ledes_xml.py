@@ -2,11 +2,12 @@
 
 What the stored public sources show, and this module follows (checked 2026-11-24):
 
-- Segments nest firm > client > invoice > matter > (matter_disc_cred, tksum, fee, expense); "the @FIRM
-  segment includes the @CLIENT segment" and each file begins with @FIRM (Mitratech Collaborati, "LEDES XML
-  2.1 Format"). @FIRM's own fields in order: lf_vendor_id (named lf_office_id in later 2.1.x revisions),
-  lf_id, lf_name, lf_address, lf_remit_address, lf_billing_contact, source_app, app_version, firm_URL,
-  file_item_nbr (same page; lf_vendor_id as the 2.1 name: LOC "LEDES Comparison List v2.0").
+- "The @FIRM segment includes the @CLIENT segment" and each file begins with @FIRM (Mitratech
+  Collaborati, "LEDES XML 2.1 Format"); client > invoice > matter > (matter_disc_cred, tksum, fee,
+  expense) nest as in the vendor writer named below. @FIRM's own fields in order: lf_vendor_id (named
+  lf_office_id in later 2.1.x revisions), lf_id, lf_name, lf_address, lf_remit_address,
+  lf_billing_contact, source_app, app_version, firm_URL, file_item_nbr (same page; lf_vendor_id as the
+  2.1 name: LOC "LEDES Comparison List v2.0").
 - `file_item_nbr` is a unique integer, "the item count of this data element in the invoice file", and is
   the last field of its item (Collaborati; Thomson Reuters Legal Tracker, "LEDES XML invoice posting
   errors"). Nested segments follow it.
@@ -25,11 +26,12 @@ Not verified (no stored copy of the LEDES 2.1 XSD or of the LOC 2.1 format docum
 - the root `ledesxmlebilling2.1` and namespace http://www.ledes.org/LEDES21.xsd (by analogy with 2.2);
 - the exact order of the fields inside client, invoice, matter, tksum, fee and expense, and which of them
   the XSD requires (the vendor's order for 2.2 is followed; 2.1 is said to be 2.2 minus tiered taxes);
-- `tksum` as the element name (the segment is @TKSUM; the 2.2 vendor writes `tk_sum`);
+- `tksum` as the element name (the vendor's comment names the segment @TKSUM, but it writes `tk_sum`);
 - the sign convention of matter_disc_credit_fees (written as the signed sum of the matter's fee
   adjustments, so that matter_net_fees = matter_total_detail_fees + matter_disc_credit_fees);
 - address_2/address_3 (firm.toml's `address` lines are written in order as address_1..address_3);
-- a flat fee as one @FEE item without a timekeeper (units 1, rate = the fee).
+- a flat fee as one @FEE item without a timekeeper (units 1, rate = the fee);
+- tk_rate written as the rate billed to that timekeeper on this invoice (their first fee item's rate).
 Taxes, contacts, remit address, inv_due_date and inv_payment_terms are omitted (optional, or unknown here).
 
 `xml_problems` parses the text on its own with its own table of segments (it does not use the writer),
