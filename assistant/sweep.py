@@ -40,8 +40,8 @@ def message(d: Draft, analysis: Analysis) -> str:
     matter = firm.matter(d.matter_id)
     first = tk.first_name if tk else d.timekeeper_id
     matter_name = f"{matter.name} ({matter.matter_id})" if matter else d.matter_id
-    sources = _evidence_words(d, analysis)
-    return (f"{first}, {sources} on {d.date:%a %-d %b} has no time entry. Proposed: {d.hours:.1f} h on "
+    sources, plural = _evidence_words(d, analysis)
+    return (f"{first}, {sources} on {d.date:%a %-d %b} {'have' if plural else 'has'} no time entry. Proposed: {d.hours:.1f} h on "
             f"{matter_name} — \"{d.narrative}\". Reply APPROVE to enter it as drafted, or reply with your changes.")
 
 
@@ -59,7 +59,8 @@ def render_digest(analysis: Analysis, prompts: list[SweepPrompt]) -> str:
         lines += ["Every piece of evidence from this day is covered by a time entry. Nothing to do.", ""]
         return "\n".join(lines)
     total = sum((p.hours for p in prompts), Decimal(0))
-    lines += [f"{len(prompts)} draft entries, {total:.1f} h, across {len(by_tk)} timekeepers.", ""]
+    lines += [f"{_count(len(prompts), 'draft entry', 'draft entries')}, {total:.1f} h, "
+              f"across {_count(len(by_tk), 'timekeeper', 'timekeepers')}.", ""]
     for tk in firm.timekeepers:
         items = by_tk.get(tk.timekeeper_id, [])
         if not items and not queue.get(tk.timekeeper_id):
@@ -71,12 +72,19 @@ def render_digest(analysis: Analysis, prompts: list[SweepPrompt]) -> str:
             matter = firm.matter(p.matter_id)
             lines.append(f"- {p.hours:.1f} h · {matter.name if matter else p.matter_id} · {p.narrative}")
         if queue.get(tk.timekeeper_id):
-            lines.append(f"- {queue[tk.timekeeper_id]} activities need a matter confirmed before they can be billed")
+            n = queue[tk.timekeeper_id]
+            lines.append(f"- {_count(n, 'activity needs', 'activities need')} a matter confirmed before "
+                         f"{'it' if n == 1 else 'they'} can be billed")
         lines.append("")
     return "\n".join(lines)
 
 
-def _evidence_words(d: Draft, analysis: Analysis) -> str:
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _evidence_words(d: Draft, analysis: Analysis) -> tuple[str, bool]:
+    """The evidence in words ("a call", "3 emails you sent and a meeting"), and whether it is plural."""
     kinds = defaultdict(int)
     for aid in d.evidence:
         a = analysis.activity(aid)
@@ -88,5 +96,6 @@ def _evidence_words(d: Draft, analysis: Analysis) -> str:
              "document": ("document work", "document sessions")}
     parts = [names[k][0] if n == 1 else f"{n} {names[k][1]}" for k, n in sorted(kinds.items())]
     if not parts:
-        return "some work"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return "some work", False
+    plural = len(parts) > 1 or sum(kinds.values()) > 1
+    return (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]), plural

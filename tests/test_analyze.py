@@ -135,3 +135,19 @@ def test_bad_period_and_missing_firm_are_usage_errors(tmp_path, capsys):
     assert main(["analyze", str(tmp_path), "--from", "2026-10-31", "--to", "2026-10-01", "--out", str(tmp_path)]) == 2
     assert main(["analyze", str(tmp_path), "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(tmp_path / "o")]) == 2
     assert "firm.toml" in capsys.readouterr().err
+
+
+def test_sweep_messages_and_digest_agree_in_number(analysis):
+    # "3 emails you received and 3 emails you sent ... has no time entry" and "across 1 timekeepers" were sent.
+    from assistant.sweep import build_prompts, message, render_digest
+
+    assert analysis.drafts
+    for d in analysis.drafts:
+        text = message(d, analysis)
+        n = sum(1 for aid in d.evidence if analysis.activity(aid) is not None)
+        assert (" have no time entry." in text) == (n > 1), text
+        assert (" has no time entry." in text) == (n <= 1), text
+    one = build_prompts(analysis)[:1]
+    digest = render_digest(analysis, one)
+    assert "1 draft entry, " in digest and "across 1 timekeeper." in digest
+    assert "timekeepers." not in digest and "entries," not in digest.splitlines()[2]
