@@ -395,7 +395,8 @@ class _XmlChecker:
                 due_total += due
         stated = _dec(_field(invoice, "inv_total_net_due"))
         if stated is not None and dues_ok and stated != due_total:
-            self.add(at, f"inv_total_net_due {stated:f} is not the sum of its matters' matter_total_due ({due_total:f})")
+            self.add(at, f"inv_total_net_due {stated:f} is not the sum of its matters' matter_total_due"
+                         f" ({due_total:f})")
         if self.firm is not None:
             self.check_ids(at, firm_el, client, invoice)
 

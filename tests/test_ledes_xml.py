@@ -181,7 +181,8 @@ def test_the_hand_written_document_passes_the_checker_with_and_without_the_firm(
     assert xml_problems(EXPECTED, small_firm()) == []
 
 
-@pytest.mark.parametrize("hours, rate", [("0.1", "333.33"), ("0.3", "412.50"), ("1.7", "199.99"), ("0.125", "333.3333")])
+@pytest.mark.parametrize("hours, rate", [("0.1", "333.33"), ("0.3", "412.50"), ("1.7", "199.99"),
+                                         ("0.125", "333.3333")])
 def test_net_due_equals_the_1998b_invoice_total(hours, rate):
     firm = small_firm()
     entries = [entry("T1", 5, "22547", hours, rate=rate), entry("T2", 6, "45875", "0.1", rate=rate),
@@ -275,7 +276,8 @@ def broken(old: str, new: str, count: int = 1) -> str:
      "tk_id '45875' has no tksum in matter 0528"),
     (broken("<charge_date>2026-10-06", "<charge_date>2026-02-30"), "<charge_date> '2026-02-30' is not a real date"),
     (broken("<inv_date>2026-11-03", "<inv_date>20261103"), "<inv_date> '20261103' is not a real date in YYYY-MM-DD"),
-    (broken("<charge_date>2026-10-06", "<charge_date>2026-11-06"), "charge_date 2026-11-06 is outside the invoice period"),
+    (broken("<charge_date>2026-10-06", "<charge_date>2026-11-06"),
+     "charge_date 2026-11-06 is outside the invoice period"),
     (broken("<units>0.20", "<units>-0.20"), "units is negative"),
     (broken("<rate>225.00</rate>", "<rate>2 25.00</rate>"), "<rate> '2 25.00' is not a number"),
     (broken("<inv_id>2026-0042</inv_id>", ""), "<inv_id> is missing"),
