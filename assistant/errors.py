@@ -18,6 +18,8 @@ class ConfigError(TenthsError):
     def __init__(self, message: str, *, file: str = "", line: int | None = None):
         self.file, self.line = file, line
         where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+        if file and not line and message.startswith((f"{file} ", f"{file}:")):
+            where = ""  # the message already names the file ("x.csv is empty"): say it once
         super().__init__(where + message)
 
 

@@ -64,3 +64,25 @@ def test_unknown_timekeeper_zone_names_the_line():
            b"TK1,Ann Lee,PT,500,a@x.law,,America/Chicago\nTK2,Bo Li,AS,300,b@x.law,,Mars/Base\n")
     with pytest.raises(ConfigError, match=r"^timekeepers.csv:3: unknown time zone 'Mars/Base'$"):
         parse_timekeepers(tks)
+
+
+def test_a_utf16_firm_file_is_named_as_utf16_not_binary(tmp_path, capsys):
+    # Excel's "Unicode Text" export used to be reported as "timekeepers.csv: timekeepers.csv is a binary file".
+    utf16 = FIRM["timekeepers.csv"].decode().encode("utf-16")
+    firm = write_firm(tmp_path / "firm", **{"timekeepers.csv": utf16})
+    rc = main(["analyze", str(firm), "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert err == 'tenths analyze: timekeepers.csv is UTF-16, not UTF-8; save it as UTF-8 ("CSV UTF-8")'
+
+
+def test_an_empty_entries_file_is_named_once(tmp_path, capsys):
+    # "tenths check: e.csv: e.csv is empty (no header row)" named the file twice.
+    firm = write_firm(tmp_path / "firm")
+    entries = tmp_path / "e.csv"
+    entries.write_bytes(b"")
+    assert main(["check", str(firm), "--entries", str(entries), "--out", str(tmp_path / "flags.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "tenths check: e.csv is empty (no header row)"
+    assert str(ConfigError("bad value", file="x.csv", line=3)) == "x.csv:3: bad value"
+    assert str(ConfigError("missing", file="x.csv")) == "x.csv: missing"

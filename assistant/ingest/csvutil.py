@@ -22,6 +22,8 @@ class Row:
 
 
 def decode_utf8(data: bytes, path: str) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode Text" and other UTF-16 exports
+        raise IngestError(f"{path} is UTF-16, not UTF-8; save it as UTF-8 (\"CSV UTF-8\")", source=path)
     if b"\x00" in data[:8192]:
         raise IngestError(f"{path} is a binary file, not text", source=path)
     try:
