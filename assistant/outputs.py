@@ -10,6 +10,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+from .errors import ConfigError
 from .models import Activity, FirmData
 from .pipeline import Analysis
 
@@ -24,7 +25,7 @@ REJECTED_COLUMNS = ["source", "source_ref", "status", "reason"]
 
 def write_outputs(analysis: Analysis, out_dir: Path | str) -> list[Path]:
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     firm = analysis.firm
     written = [
         write_csv(out / "activities.csv", ACTIVITY_COLUMNS, (activity_row(a, firm) for a in analysis.activities)),
@@ -76,15 +77,37 @@ def write_text(path: Path, text: str) -> Path:
 def write_bytes(path: Path, data: bytes) -> Path:
     """Write beside the target, flush to disk, then rename over it: never a half-written file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    make_dir(path.parent)
+    if path.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a folder; give a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise ConfigError(f"cannot write {path} ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {path} ({e.strerror})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def make_dir(path: Path) -> Path:
+    """The output folder, created if needed; a ConfigError (bad --out, exit 2) when it cannot be."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"cannot use {path} as an output folder: a file of that name exists") from None
+    except NotADirectoryError:
+        raise ConfigError(f"cannot create the output folder {path}: part of its path is a file") from None
+    except OSError as e:
+        raise ConfigError(f"cannot create the output folder {path} ({e.strerror})") from None
     return path

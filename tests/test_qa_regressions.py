@@ -86,3 +86,34 @@ def test_an_empty_entries_file_is_named_once(tmp_path, capsys):
     assert err == "tenths check: e.csv is empty (no header row)"
     assert str(ConfigError("bad value", file="x.csv", line=3)) == "x.csv:3: bad value"
     assert str(ConfigError("missing", file="x.csv")) == "x.csv: missing"
+
+
+# --------------------------------------------------------------------------- --out that cannot be used
+
+
+def test_an_out_that_cannot_be_written_is_bad_usage_not_a_traceback(tmp_path, capsys):
+    # --out naming a file (analyze), under a file, or naming a folder (ledes/code) used to raise
+    # FileExistsError / NotADirectoryError / IsADirectoryError out of the CLI with exit 1.
+    from assistant.outputs import write_bytes, write_outputs
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for bad in (afile, afile / "sub"):
+        with pytest.raises(ConfigError, match="output folder"):
+            write_outputs(None, bad)  # the folder is checked before anything is read from the analysis
+    with pytest.raises(ConfigError, match="it is a folder"):
+        write_bytes(tmp_path, b"x")
+    with pytest.raises(ConfigError, match="output folder"):
+        write_bytes(afile / "x.json", b"x")
+    firm = write_firm(tmp_path / "firm")
+    entries = tmp_path / "e.csv"
+    entries.write_bytes(b"entry_id,date,timekeeper_id,matter_id,hours,narrative\n"
+                        b"E1,2026-10-05,TK1,M1,1.0,Draft motion to compel production of documents\n")
+    capsys.readouterr()
+    assert main(["analyze", str(firm), "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(afile),
+                 "--quiet"]) == 2
+    assert main(["check", str(firm), "--entries", str(entries), "--out", str(afile / "flags.json")]) == 2
+    assert main(["code", str(firm), "--entries", str(entries), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 3
+    assert afile.read_text() == "x"
