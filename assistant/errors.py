@@ -2,6 +2,7 @@
 
 TenthsError
  ├── ConfigError    the firm folder or a setting cannot be used at all (exit 2)
+ │    └── OutputError   an output cannot be written (also an OSError)
  ├── IngestError    one source file cannot be read (it is rejected, the rest goes on)
  ├── EngineError    a model server failed after retries
  └── RefusedError   the validator refused the result (exit 1)
@@ -21,6 +22,11 @@ class ConfigError(TenthsError):
         if file and not line and message.startswith((f"{file} ", f"{file}:")):
             where = ""  # the message already names the file ("x.csv is empty"): say it once
         super().__init__(where + message)
+
+
+class OutputError(ConfigError, OSError):
+    """An output file or folder that cannot be written (a bad --out, a full disk): exit 2 at the CLI, and
+    still an OSError for callers that handle file-system failures."""
 
 
 class IngestError(TenthsError):

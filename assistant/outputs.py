@@ -10,7 +10,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import OutputError
 from .models import Activity, FirmData
 from .pipeline import Analysis
 
@@ -79,11 +79,11 @@ def write_bytes(path: Path, data: bytes) -> Path:
     path = Path(path)
     make_dir(path.parent)
     if path.is_dir():
-        raise ConfigError(f"cannot write {path}: it is a folder; give a file name")
+        raise OutputError(f"cannot write {path}: it is a folder; give a file name")
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as e:
-        raise ConfigError(f"cannot write {path} ({e.strerror})") from None
+        raise OutputError(f"cannot write {path} ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -92,7 +92,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
         os.replace(tmp, path)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise ConfigError(f"cannot write {path} ({e.strerror})") from None
+        raise OutputError(f"cannot write {path} ({e.strerror})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -105,9 +105,9 @@ def make_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise ConfigError(f"cannot use {path} as an output folder: a file of that name exists") from None
+        raise OutputError(f"cannot use {path} as an output folder: a file of that name exists") from None
     except NotADirectoryError:
-        raise ConfigError(f"cannot create the output folder {path}: part of its path is a file") from None
+        raise OutputError(f"cannot create the output folder {path}: part of its path is a file") from None
     except OSError as e:
-        raise ConfigError(f"cannot create the output folder {path} ({e.strerror})") from None
+        raise OutputError(f"cannot create the output folder {path} ({e.strerror})") from None
     return path
