@@ -187,6 +187,14 @@ def test_cli_writes_and_refuses_a_foreign_folder(tmp_path, capsys):
     assert (foreign / "notes.txt").read_text() == "keep me"
 
 
+def test_cli_refuses_a_folder_under_a_file_in_one_sentence(tmp_path, capsys):
+    # `tenths demo afile/sub` used to end in a NotADirectoryError traceback (exit 1).
+    (tmp_path / "afile").write_text("x")
+    assert main(["demo", str(tmp_path / "afile" / "sub"), "--attorneys", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the folder" in err and "Traceback" not in err
+
+
 def test_write_demo_with_truth(tmp_path):
     demo = write_demo(tmp_path / "f", attorneys=1, seed=2, with_truth=True)
     assert (tmp_path / "f" / "truth.json").read_text().startswith("{")

@@ -242,6 +242,10 @@ def write_files(demo: DemoFirm, out: Path | str, *, with_truth: bool = False) ->
     marker = out / MARKER
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # part of the path is a file, or no permission
+        raise ConfigError(f"cannot create the folder {out} ({e.strerror})") from None
     if out.is_dir() and any(out.iterdir()):
         if not marker.is_file():
             raise ConfigError(f"{out} is not empty and was not written by `tenths demo`; choose a new folder")
