@@ -117,3 +117,16 @@ def test_an_out_that_cannot_be_written_is_bad_usage_not_a_traceback(tmp_path, ca
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 3
     assert afile.read_text() == "x"
+
+
+def test_every_subcommand_argument_is_explained_in_help():
+    # `tenths sweep --help` used to list bare "firm", "--date DATE", "--out OUT" with no word of explanation.
+    import argparse
+
+    from assistant.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            if not isinstance(action, argparse._HelpAction):
+                assert action.help, f"tenths {name}: {action.dest} has no help"
