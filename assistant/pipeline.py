@@ -196,6 +196,7 @@ def drafts_and_gaps(keys: list[KeyResult], firm: FirmData, *, engine=None,
                         activity_ids=[a.activity_id for a in uncovered],
                         minutes=sum(s.minutes for s in k.slots), hours=k.gap_hours,
                         amount=(k.gap_hours * rate).quantize(Decimal("0.01"))))
+        by_narrative: dict[str, Draft] = {}
         for slot in k.slots:
             ids = [a.activity_id for a in slot.activities]
             draft = Draft(draft_id=draft_id(tk_id, day, matter_id, ids), date=day, timekeeper_id=tk_id,
@@ -203,6 +204,19 @@ def drafts_and_gaps(keys: list[KeyResult], firm: FirmData, *, engine=None,
                           confidence=round(min(a.match_confidence for a in slot.activities), 2))
             draft.narrative, borrowed = narrate(draft, slot.activities, firm, context=k.activities)
             draft.evidence += borrowed
+            same = by_narrative.get(draft.narrative.casefold())
+            if same is not None:
+                # Two tasks that read the same (two sessions on one memo, two meetings on one subject) are one
+                # entry: two identical entries on one key are what the validator refuses as a duplicate.
+                acts = evidence.pop(same.draft_id) + slot.activities
+                context.pop(same.draft_id)
+                same.evidence += [i for i in draft.evidence if i not in same.evidence]
+                same.hours += draft.hours
+                same.confidence = min(same.confidence, draft.confidence)
+                same.draft_id = draft_id(tk_id, day, matter_id, [a.activity_id for a in acts])
+                evidence[same.draft_id], context[same.draft_id] = acts, k.activities
+                continue
+            by_narrative[draft.narrative.casefold()] = draft
             evidence[draft.draft_id] = slot.activities
             context[draft.draft_id] = k.activities
             drafts.append(draft)

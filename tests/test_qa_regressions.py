@@ -130,3 +130,36 @@ def test_every_subcommand_argument_is_explained_in_help():
         for action in parser._actions:
             if not isinstance(action, argparse._HelpAction):
                 assert action.help, f"tenths {name}: {action.dest} has no help"
+
+
+# --------------------------------------------------------------------------- drafts
+
+
+def test_two_tasks_that_read_the_same_are_one_draft_not_two_duplicates():
+    # Two sessions on one memo (v1, v5) or two meetings on one subject used to become two drafts with the
+    # same narrative and hours, which `tenths check` then refused as duplicates of each other.
+    import datetime as dt
+    from decimal import Decimal
+
+    from firmkit import activity, at, small_firm
+
+    from assistant.models import TimeEntry
+    from assistant.pipeline import drafts_and_gaps
+    from assistant.validate import check_entries
+    from assistant.worktime import analyse_keys
+
+    firm = small_firm()
+    acts = [activity("cal#1", at(5, 10), 60, title="Acme v. Beta strategy", matter="M-100"),
+            activity("cal#2", at(5, 14), 60, title="Acme v. Beta strategy", matter="M-100"),
+            activity("calls.csv:2", at(5, 16), 12, kind="call", matter="M-100")]
+    [key] = analyse_keys(acts, [], firm)
+    drafts, [gap] = drafts_and_gaps([key], firm)
+    narratives = [d.narrative.casefold() for d in drafts]
+    assert len(narratives) == len(set(narratives)) == 2
+    assert sum(d.hours for d in drafts) == gap.hours == Decimal("2.2")
+    meeting = next(d for d in drafts if len(d.evidence) == 2)
+    assert meeting.hours == Decimal("2.0") and set(meeting.evidence) == {acts[0].activity_id, acts[1].activity_id}
+    entries = [TimeEntry(entry_id=d.draft_id, date=d.date, timekeeper_id=d.timekeeper_id, matter_id=d.matter_id,
+                         hours=d.hours, narrative=d.narrative, task_code="L120", activity_code="A106")
+               for d in drafts]
+    assert not any(f.rule == "duplicate" for flags in check_entries(entries, firm).values() for f in flags)
