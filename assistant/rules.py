@@ -454,6 +454,9 @@ def _who_and_subject(body: list[str], names: set[str]) -> tuple[bool, bool]:
         if t in _SUBJECT_MARKERS:
             mode = "subject"
             continue
+        if mode == "subject" and t in names and t not in WHO_WORDS:
+            subject = True  # "with E. Ruiz re: Ruiz v. MTA": a name after re: is part of the subject
+            continue
         if t in WHO_WORDS or t in names:
             who = True
             if mode == "who":

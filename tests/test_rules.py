@@ -360,3 +360,13 @@ def test_a_huge_narrative_is_read_only_in_part():
     assert rule_ids(rules.block_billing(e)) == ["block_billing"]
     assert rules.vague_narrative(e) == []
     assert rule_ids(rules.duplicate([e, entry(e.narrative, eid="E2")])) == ["duplicate", "duplicate"]
+
+
+def test_a_participant_named_in_the_subject_still_names_the_subject():
+    # The offline drafts' "Telephone conference with E. Ruiz re: Ruiz v. Metropolitan Transit Authority" was
+    # refused as vague ("subject is missing"): "Ruiz" after re: was taken for a participant, not the subject.
+    from assistant.rules import vague_reason
+
+    assert vague_reason("Telephone conference with E. Ruiz re: Ruiz v. Metropolitan Transit Authority") is None
+    assert vague_reason("Telephone conference with J. Smith re: Smith deposition") is None
+    assert vague_reason("Telephone conference with J. Smith") is not None
