@@ -167,6 +167,13 @@ def read_entries(firm_dir: Path | str, firm: FirmData, period: Period):
             continue
         items, rejected = parse(path.read_bytes(), path.name, firm)
         in_period = [x for x in items if period.contains(x.date)]
+        if name == "time_entries":
+            # Hours of a timekeeper the firm does not know belong to nobody's figures: say so, do not drop them.
+            unknown = [x for x in in_period if firm.timekeeper(x.timekeeper_id) is None]
+            rejected = [*rejected, *(Rejection(source=name, source_ref=x.source_ref or path.name, status="rejected",
+                                               reason=f"unknown timekeeper {x.timekeeper_id} (not in timekeepers.csv)")
+                                     for x in unknown)]
+            in_period = [x for x in in_period if firm.timekeeper(x.timekeeper_id) is not None]
         sink.extend(in_period)
         rejections.extend(rejected)
         counts[name] = RecordCounts(read=len(in_period) + len(rejected), activities=len(in_period),

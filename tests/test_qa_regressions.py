@@ -163,3 +163,22 @@ def test_two_tasks_that_read_the_same_are_one_draft_not_two_duplicates():
                          hours=d.hours, narrative=d.narrative, task_code="L120", activity_code="A106")
                for d in drafts]
     assert not any(f.rule == "duplicate" for flags in check_entries(entries, firm).values() for f in flags)
+
+
+def test_an_entry_of_an_unknown_timekeeper_is_rejected_not_silently_dropped(tmp_path):
+    # Its hours were counted in records as read and used, yet appeared in no entered_hours figure.
+    import datetime as dt
+
+    from assistant.models import Period
+    from assistant.pipeline import analyze
+
+    firm = write_firm(tmp_path / "firm", **{"time_entries.csv": (
+        b"entry_id,date,timekeeper_id,matter_id,hours,narrative\n"
+        b"E1,2026-10-05,TK1,M1,1.0,Draft motion to compel production of documents\n"
+        b"E2,2026-10-05,ZZ,M1,2.0,Draft motion to compel production of documents\n")})
+    a = analyze(firm, Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)))
+    assert [e.entry_id for e in a.entries] == ["E1"]
+    assert a.summary["records"]["time_entries"] == {"read": 2, "activities": 1, "ignored": 0, "rejected": 1}
+    [r] = [r for r in a.rejections if r.source == "time_entries"]
+    assert r.source_ref == "time_entries.csv:3" and "unknown timekeeper ZZ" in r.reason
+    assert a.summary["entered_hours"] == 1.0
