@@ -85,6 +85,9 @@ def write_bytes(path: Path, data: bytes) -> Path:
     except OSError as e:
         raise OutputError(f"cannot write {path} ({e.strerror})") from None
     try:
+        # mkstemp makes the file private (0600); give it the mode any other new file gets (or the file it replaces
+        # had), so colleagues and other tools can read an invoice or an output folder on a shared drive.
+        os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -97,6 +100,22 @@ def write_bytes(path: Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def make_dir(path: Path) -> Path:

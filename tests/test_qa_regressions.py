@@ -182,3 +182,21 @@ def test_an_entry_of_an_unknown_timekeeper_is_rejected_not_silently_dropped(tmp_
     [r] = [r for r in a.rejections if r.source == "time_entries"]
     assert r.source_ref == "time_entries.csv:3" and "unknown timekeeper ZZ" in r.reason
     assert a.summary["entered_hours"] == 1.0
+
+
+def test_outputs_get_ordinary_file_permissions_not_private_ones(tmp_path):
+    # The atomic writer (mkstemp) left every output 0600: an invoice no colleague on the shared drive could open.
+    import os
+    import stat
+
+    from assistant.outputs import write_bytes
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    new = write_bytes(tmp_path / "inv.txt", b"x")
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~mask
+    kept = tmp_path / "flags.json"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    write_bytes(kept, b"new")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_bytes() == b"new"
