@@ -413,6 +413,23 @@ def _first_error(e: Exception) -> str:
 _TASK = re.compile(r"[A-Z]{1,2}\d{3}")
 _ACTIVITY = re.compile(r"A\d{3}")
 _EXPENSE = re.compile(r"E\d{3}")
+
+
+def code_shape_problems(task: str, activity: str, expense: str, *,
+                        names: tuple[str, str, str] = ("LINE_ITEM_TASK_CODE", "LINE_ITEM_ACTIVITY_CODE",
+                                                       "LINE_ITEM_EXPENSE_CODE")) -> list[str]:
+    """The UTBMS rules every LEDES format shares, worded with that format's field names."""
+    task_name, activity_name, expense_name = names
+    found = []
+    if activity and not task:
+        found.append(f"{activity_name} {activity} without a {task_name}")
+    if task and not _TASK.fullmatch(task):
+        found.append(f"{task_name} {task!r} is not a UTBMS task code")
+    if activity and not _ACTIVITY.fullmatch(activity):
+        found.append(f"{activity_name} {activity!r} is not a UTBMS activity code")
+    if expense and not _EXPENSE.fullmatch(expense):
+        found.append(f"{expense_name} {expense!r} is not a UTBMS expense code")
+    return found
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _KNOWN_CLASSIFICATIONS = set(CLASSIFICATIONS_SHORT) | set(CLASSIFICATION_LOC_TO_SHORT)
 
@@ -570,14 +587,8 @@ class _Checker:
                              f" + {v['LINE_ITEM_ADJUSTMENT_AMOUNT'] or 0} = {min(allowed)})")
 
         task, activity, expense = v["LINE_ITEM_TASK_CODE"], v["LINE_ITEM_ACTIVITY_CODE"], v["LINE_ITEM_EXPENSE_CODE"]
-        if activity and not task:
-            self.add(at, f"LINE_ITEM_ACTIVITY_CODE {activity} without a LINE_ITEM_TASK_CODE")
-        if task and not _TASK.fullmatch(task):
-            self.add(at, f"LINE_ITEM_TASK_CODE {task!r} is not a UTBMS task code")
-        if activity and not _ACTIVITY.fullmatch(activity):
-            self.add(at, f"LINE_ITEM_ACTIVITY_CODE {activity!r} is not a UTBMS activity code")
-        if expense and not _EXPENSE.fullmatch(expense):
-            self.add(at, f"LINE_ITEM_EXPENSE_CODE {expense!r} is not a UTBMS expense code")
+        for problem in code_shape_problems(task, activity, expense):
+            self.add(at, problem)
         if kind == "F":
             for name in ("TIMEKEEPER_ID", "TIMEKEEPER_NAME", "TIMEKEEPER_CLASSIFICATION"):
                 if not v[name].strip():

@@ -46,7 +46,7 @@ import xml.etree.ElementTree as ET
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from . import __version__
-from .ledes import CENT, CODE_SET_NAMES, Invoice, LineItem, short_classification
+from .ledes import CENT, CODE_SET_NAMES, Invoice, LineItem, code_shape_problems, short_classification
 from .models import CLASSIFICATION_LOC_TO_SHORT, CLASSIFICATIONS_SHORT, FirmData
 
 __all__ = ["NAMESPACE", "ROOT", "to_ledes_xml_21", "xml_problems"]
@@ -262,9 +262,6 @@ _SEGMENTS: dict[str, list[tuple[str, bool, str]]] = {
 }
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DEC = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
-_TASK = re.compile(r"[A-Z]{1,2}\d{3}")
-_ACTIVITY = re.compile(r"A\d{3}")
-_EXPENSE = re.compile(r"E\d{3}")
 _LEVELS = set(CLASSIFICATIONS_SHORT) | set(CLASSIFICATION_LOC_TO_SHORT)
 _ZERO = Decimal("0")
 
@@ -491,14 +488,9 @@ class _XmlChecker:
         if kind == "fee" and tk and tk in tks and _field(e, "tk_level") not in ("", _field(tks[tk], "tk_level")):
             self.add(where, f"tk_level {_field(e, 'tk_level')!r} differs from tksum {tk}'s")
         task, activity, expense = _field(e, "task_code"), _field(e, "task_activity"), _field(e, "expense_code")
-        if activity and not task:
-            self.add(where, f"task_activity {activity} without a task_code")
-        if task and not _TASK.fullmatch(task):
-            self.add(where, f"task_code {task!r} is not a UTBMS task code")
-        if activity and not _ACTIVITY.fullmatch(activity):
-            self.add(where, f"task_activity {activity!r} is not a UTBMS activity code")
-        if expense and not _EXPENSE.fullmatch(expense):
-            self.add(where, f"expense_code {expense!r} is not a UTBMS expense code")
+        for problem in code_shape_problems(task, activity, expense,
+                                           names=("task_code", "task_activity", "expense_code")):
+            self.add(where, problem)
         return total
 
     def check_codes(self, at: str, m: ET.Element, matter_id: str) -> None:

@@ -103,3 +103,23 @@ def llm_server():
     finally:
         server.stop()
 # ---------------------------------------------------------------- engines (helper G) — end
+
+
+# ---------------------------------------------------------------- LEDES export tests (begin)
+@_h_pytest.fixture
+def flags(monkeypatch):
+    """Script the validator's flags (entry_id -> flags) so an export test exercises the export only."""
+    import sys
+    import types
+
+    found: dict = {}
+
+    def check_entries(entries, firm, *, expenses=()):
+        return {e.entry_id: list(found.get(e.entry_id, [])) for e in entries}
+
+    module = types.ModuleType("assistant.validate")
+    module.check_entries = check_entries
+    module.has_errors = lambda fl: any(f.severity == "error" for f in fl)
+    monkeypatch.setitem(sys.modules, "assistant.validate", module)
+    return found
+# ---------------------------------------------------------------- LEDES export tests (end)

@@ -8,8 +8,6 @@ platforms reject on. None of them is produced by our writer.
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
 from decimal import Decimal
 from pathlib import Path
 
@@ -408,21 +406,6 @@ def write_firm(root: Path) -> Path:
         "X1,2026-10-07,22547,0528,24.95,Working meal with client,E111,,\n"
         "X2,2026-10-08,22547,0528,3.30,Copies of exhibits,E101,33,0.10\n")
     return root
-
-
-@pytest.fixture
-def flags(monkeypatch):
-    """Control the validator's flags (helper E's check_entries) so these tests exercise this command only."""
-    found: dict[str, list[Flag]] = {}
-
-    def check_entries(entries, firm, *, expenses=()):
-        return {e.entry_id: list(found.get(e.entry_id, [])) for e in entries}
-
-    module = types.ModuleType("assistant.validate")
-    module.check_entries = check_entries
-    module.has_errors = lambda fl: any(f.severity == "error" for f in fl)
-    monkeypatch.setitem(sys.modules, "assistant.validate", module)
-    return found
 
 
 def ledes_args(firm: Path, out: Path, *extra: str) -> list[str]:

@@ -8,8 +8,6 @@ client > invoice > matter > tksum/fee/expense, file_item_nbr last in each item),
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
@@ -321,21 +319,6 @@ def test_the_checker_knows_the_firm_and_the_code_set():
 
 
 # --------------------------------------------------------------------------- tenths ledes --format XML2.1
-
-
-@pytest.fixture
-def flags(monkeypatch):
-    """Control the validator's flags so the CLI tests exercise the export only."""
-    found: dict[str, list[Flag]] = {}
-
-    def check_entries(entries, firm, *, expenses=()):
-        return {e.entry_id: list(found.get(e.entry_id, [])) for e in entries}
-
-    module = types.ModuleType("assistant.validate")
-    module.check_entries = check_entries
-    module.has_errors = lambda fl: any(f.severity == "error" for f in fl)
-    monkeypatch.setitem(sys.modules, "assistant.validate", module)
-    return found
 
 
 def tiny_args(firm: Path, out: Path, *extra: str) -> list[str]:
